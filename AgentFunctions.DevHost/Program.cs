@@ -1,0 +1,2 @@
+Console.WriteLine("AgentFunctions local host: not wired yet.");
+return 1;
