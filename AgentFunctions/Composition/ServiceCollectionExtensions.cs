@@ -1,0 +1,114 @@
+using AgentFunctions.Agents;
+using AgentFunctions.Agents.Tools;
+using AgentFunctions.Configuration;
+using AgentFunctions.Credentials;
+using AgentFunctions.Model;
+using AgentFunctions.Security;
+using Azure.AI.OpenAI;
+using Azure.Core;
+using Azure.Security.KeyVault.Secrets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentFunctions.Composition;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Everything the app runs on. Settings are validated when the host starts, so a bad one stops the app at once.</summary>
+    public static IServiceCollection AddAgentFunctions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        // Settings
+        AddValidatedOptions<AzureOpenAIOptions, AzureOpenAIOptionsValidator>(services, configuration, AzureOpenAIOptions.SectionName);
+        AddValidatedOptions<KeyVaultOptions, KeyVaultOptionsValidator>(services, configuration, KeyVaultOptions.SectionName);
+        AddValidatedOptions<KeyCacheOptions, KeyCacheOptionsValidator>(services, configuration, KeyCacheOptions.SectionName);
+        AddValidatedOptions<IdentityOptions, IdentityOptionsValidator>(services, configuration, IdentityOptions.SectionName);
+        AddValidatedOptions<AgentsOptions, AgentsOptionsValidator>(services, configuration, AgentsOptions.SectionName);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+
+        // Identity: one credential for the process, so its token cache serves every client.
+        services.TryAddSingleton<TokenCredential>(provider =>
+            AzureCredentialFactory.Create(provider.GetRequiredService<IOptions<IdentityOptions>>().Value, Environment.GetEnvironmentVariable));
+
+        // The key and its cache
+        services.TryAddSingleton(provider =>
+        {
+            var vault = provider.GetRequiredService<IOptions<KeyVaultOptions>>().Value;
+            return new SecretClient(vault.VaultUri!, provider.GetRequiredService<TokenCredential>(), KeyVaultSecretSource.CreateClientOptions());
+        });
+        services.TryAddSingleton<ISecretSource>(provider => new KeyVaultSecretSource(
+            provider.GetRequiredService<SecretClient>(),
+            provider.GetRequiredService<IOptions<KeyVaultOptions>>().Value.SecretName,
+            provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<KeyCacheMetrics>();
+        services.TryAddSingleton(provider => new RotatingSecretCache(
+            provider.GetRequiredService<ISecretSource>(),
+            provider.GetRequiredService<IOptions<KeyCacheOptions>>().Value,
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<RotatingSecretCache>>(),
+            provider.GetRequiredService<KeyCacheMetrics>()));
+        services.TryAddSingleton(provider => new SecretRedactor(IsKeyMode(provider) ? provider.GetRequiredService<RotatingSecretCache>() : null));
+        services.TryAddSingleton<CredentialHealth>();
+
+        // The model
+        services.TryAddSingleton<IChatModel>(provider =>
+        {
+            var openAI = provider.GetRequiredService<IOptions<AzureOpenAIOptions>>().Value;
+            var clientOptions = new AzureOpenAIClientOptions { NetworkTimeout = openAI.NetworkTimeout };
+            return openAI.Authentication == AzureOpenAIAuthentication.KeyVaultKey
+                ? new KeyVaultKeyChatModel(openAI.Endpoint!, clientOptions, provider.GetRequiredService<RotatingSecretCache>(),
+                    provider.GetRequiredService<ILogger<KeyVaultKeyChatModel>>())
+                : new IdentityChatModel(openAI.Endpoint!, provider.GetRequiredService<TokenCredential>(), clientOptions);
+        });
+
+        // Agents
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAgentTool, CurrentTimeTool>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAgentTool, CalculatorTool>());
+        services.TryAddSingleton(provider => new ToolRegistry(provider.GetServices<IAgentTool>()));
+        services.TryAddSingleton(provider =>
+        {
+            var agents = provider.GetRequiredService<IOptions<AgentsOptions>>().Value;
+            string path = Path.IsPathRooted(agents.CatalogPath)
+                ? agents.CatalogPath
+                : Path.Combine(AppContext.BaseDirectory, agents.CatalogPath);
+            return AgentCatalog.Load(path, provider.GetRequiredService<ToolRegistry>(),
+                provider.GetRequiredService<IOptions<AzureOpenAIOptions>>().Value.DefaultDeployment);
+        });
+        services.TryAddSingleton<AgentRunner>();
+
+        // Resolving these at start-up turns a bad catalog or a bad mode combination into a start failure, not a 500 later.
+        services.AddHostedService<StartupChecks>();
+        return services;
+    }
+
+    private static bool IsKeyMode(IServiceProvider provider) =>
+        provider.GetRequiredService<IOptions<AzureOpenAIOptions>>().Value.Authentication == AzureOpenAIAuthentication.KeyVaultKey;
+
+    private static void AddValidatedOptions<TOptions, TValidator>(IServiceCollection services, IConfiguration configuration, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+    }
+
+    private sealed class StartupChecks(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = services.GetRequiredService<AgentCatalog>();
+            _ = services.GetRequiredService<IChatModel>();
+            _ = services.GetRequiredService<SecretRedactor>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,168 @@
+using System.Net;
+using System.Text.Json;
+using AgentFunctions.Agents;
+using AgentFunctions.Configuration;
+using AgentFunctions.Credentials;
+using AgentFunctions.Functions.Http;
+using AgentFunctions.Model;
+using AgentFunctions.Security;
+using Azure.Identity;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace AgentFunctions.Functions;
+
+/// <summary><c>POST /api/agents/{agent}/invoke</c> with <c>{"input": "..."}</c>: runs the agent and answers with its output.</summary>
+public sealed partial class InvokeAgentFunction(
+    AgentCatalog catalog,
+    AgentRunner runner,
+    SecretRedactor redactor,
+    IOptions<AgentsOptions> options,
+    ILogger<InvokeAgentFunction> logger)
+{
+    private readonly AgentsOptions _options = options.Value;
+
+    [Function("InvokeAgent")]
+    public async Task<HttpResponseData> RunAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agents/{agent}/invoke")] HttpRequestData request,
+        string agent,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!catalog.TryGet(agent, out var definition))
+        {
+            return await Problems.WriteAsync(request, HttpStatusCode.NotFound, "unknown-agent", "Unknown agent",
+                $"No agent named '{Truncate(agent)}' exists. Agents: {string.Join(", ", catalog.Agents.Select(a => a.Name).Order())}.")
+                .ConfigureAwait(false);
+        }
+
+        var parsed = await ReadInputAsync(request, cancellationToken).ConfigureAwait(false);
+        if (parsed.Problem is { } problem)
+        {
+            return await Problems.WriteAsync(request, problem.Status, problem.Code, problem.Title, problem.Detail).ConfigureAwait(false);
+        }
+
+        AgentRunResult result;
+        try
+        {
+            result = await runner.RunAsync(definition, parsed.Input!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            return await WriteFailureAsync(request, definition.Name, exception).ConfigureAwait(false);
+        }
+
+        var response = request.CreateResponse(HttpStatusCode.OK);
+        response.Headers.Add("Content-Type", "application/json; charset=utf-8");
+        var body = new InvokeAgentResponse(result.Agent, redactor.Redact(result.Output), result.Steps,
+            new TokenUsage(result.PromptTokens, result.CompletionTokens));
+        await response.WriteBytesAsync(JsonSerializer.SerializeToUtf8Bytes(body, HttpJsonContext.Default.InvokeAgentResponse),
+            cancellationToken).ConfigureAwait(false);
+        return response;
+    }
+
+    private async Task<ParsedInput> ReadInputAsync(HttpRequestData request, CancellationToken cancellationToken)
+    {
+        var bytes = await RequestBody.ReadAtMostAsync(request.Body, _options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            return ParsedInput.Fail(HttpStatusCode.RequestEntityTooLarge, "body-too-large", "Request body too large",
+                $"The request body is larger than {_options.MaxRequestBytes} bytes (setting Agents:MaxRequestBytes).");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
+        }
+        catch (JsonException)
+        {
+            return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
+                "The request body is not valid JSON. Send {\"input\": \"...\"}.");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
+                    "The request body must be a JSON object: {\"input\": \"...\"}.");
+            }
+
+            if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "missing-input", "Missing input",
+                    "The request body has no 'input' property. Send {\"input\": \"...\"}.");
+            }
+
+            if (input.ValueKind != JsonValueKind.String)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-input", "Invalid input",
+                    $"'input' must be a string; it is {input.ValueKind.ToString().ToLowerInvariant()}.");
+            }
+
+            string text = input.GetString()!;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "empty-input", "Empty input", "'input' must not be empty.");
+            }
+
+            if (text.Length > _options.MaxInputCharacters)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "input-too-long", "Input too long",
+                    $"'input' has {text.Length} characters; the limit is {_options.MaxInputCharacters} (setting Agents:MaxInputCharacters).");
+            }
+
+            return new ParsedInput(text, null);
+        }
+    }
+
+    private async Task<HttpResponseData> WriteFailureAsync(HttpRequestData request, string agent, Exception exception)
+    {
+        // The operator's message goes to the log, filtered like everything else that leaves the process; the caller gets
+        // a fixed description of what failed and whether to retry.
+        LogInvocationFailed(logger, agent, exception.GetType().Name, redactor.Redact(exception.Message));
+        return exception switch
+        {
+            KeyUnavailableException unavailable => await Problems.WriteAsync(request, HttpStatusCode.ServiceUnavailable,
+                "key-unavailable", "Credential unavailable",
+                "The app cannot read its Azure OpenAI key from Key Vault right now. Retry later.",
+                unavailable.RetryAfter ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false),
+            KeyRejectedException => await Problems.WriteAsync(request, HttpStatusCode.BadGateway, "key-rejected",
+                "Credential rejected", "Azure OpenAI rejected the app's key and no newer key is available yet.").ConfigureAwait(false),
+            AuthenticationFailedException or CredentialUnavailableException => await Problems.WriteAsync(request,
+                HttpStatusCode.ServiceUnavailable, "identity-unavailable", "Identity unavailable",
+                "The app could not get a token for its identity right now. Retry later.", TimeSpan.FromSeconds(5)).ConfigureAwait(false),
+            ModelCallException { Status: 429 } throttled => await Problems.WriteAsync(request, HttpStatusCode.ServiceUnavailable,
+                "model-throttled", "Model throttled", "Azure OpenAI is throttling requests. Retry later.",
+                throttled.RetryAfter ?? TimeSpan.FromSeconds(10)).ConfigureAwait(false),
+            ModelCallException { IsTransient: true } transient => await Problems.WriteAsync(request, HttpStatusCode.BadGateway,
+                "model-unavailable", "Model unavailable", "Azure OpenAI failed or could not be reached. Retry later.",
+                transient.RetryAfter ?? TimeSpan.FromSeconds(5)).ConfigureAwait(false),
+            ModelCallException => await Problems.WriteAsync(request, HttpStatusCode.BadGateway, "model-error", "Model error",
+                "Azure OpenAI refused the request.").ConfigureAwait(false),
+            AgentStepLimitException limit => await Problems.WriteAsync(request, HttpStatusCode.BadGateway, "step-limit",
+                "Agent step limit reached", $"The agent did not answer within its limit of {limit.MaxSteps} model calls.")
+                .ConfigureAwait(false),
+            _ => await Problems.WriteAsync(request, HttpStatusCode.InternalServerError, "internal-error", "Internal error",
+                "The agent failed unexpectedly.").ConfigureAwait(false),
+        };
+    }
+
+    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
+
+    private sealed record ParsedInput(string? Input, ParsedInputProblem? Problem)
+    {
+        public static ParsedInput Fail(HttpStatusCode status, string code, string title, string detail) =>
+            new(null, new ParsedInputProblem(status, code, title, detail));
+    }
+
+    private sealed record ParsedInputProblem(HttpStatusCode Status, string Code, string Title, string Detail);
+
+    [LoggerMessage(EventId = 1400, EventName = "InvocationFailed", Level = LogLevel.Error,
+        Message = "Agent {Agent} failed with {ExceptionType}: {Reason}")]
+    private static partial void LogInvocationFailed(ILogger logger, string agent, string exceptionType, string reason);
+}
