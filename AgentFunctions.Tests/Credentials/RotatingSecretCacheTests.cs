@@ -1,9 +1,9 @@
-using System.Diagnostics.Metrics;
 using AgentFunctions.Configuration;
 using AgentFunctions.Credentials;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using AgentFunctions.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace AgentFunctions.Tests.Credentials;
@@ -380,30 +380,6 @@ public sealed class RotatingSecretCacheTests : IDisposable
             }
 
             await Task.Delay(5);
-        }
-    }
-
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        private readonly List<Meter> _meters = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
-            lock (_meters)
-            {
-                _meters.Add(meter);
-            }
-
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            lock (_meters)
-            {
-                _meters.ForEach(meter => meter.Dispose());
-            }
         }
     }
 }

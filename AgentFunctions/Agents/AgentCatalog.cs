@@ -43,7 +43,7 @@ public sealed class AgentCatalog
         }
         catch (JsonException exception)
         {
-            throw new InvalidOperationException($"The agent catalog '{source}' is not valid JSON: {exception.Message}", exception);
+            throw new InvalidOperationException($"The agent catalog '{source}' is not a valid catalog document: {exception.Message}", exception);
         }
 
         if (document?.Agents is not { Count: > 0 } entries)

@@ -24,11 +24,11 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
 
         // Settings
-        AddValidatedOptions<AzureOpenAIOptions, AzureOpenAIOptionsValidator>(services, configuration, AzureOpenAIOptions.SectionName);
-        AddValidatedOptions<KeyVaultOptions, KeyVaultOptionsValidator>(services, configuration, KeyVaultOptions.SectionName);
-        AddValidatedOptions<KeyCacheOptions, KeyCacheOptionsValidator>(services, configuration, KeyCacheOptions.SectionName);
-        AddValidatedOptions<IdentityOptions, IdentityOptionsValidator>(services, configuration, IdentityOptions.SectionName);
-        AddValidatedOptions<AgentsOptions, AgentsOptionsValidator>(services, configuration, AgentsOptions.SectionName);
+        AddValidatedOptions(services, configuration, AzureOpenAIOptions.SectionName, new AzureOpenAIOptionsValidator());
+        AddValidatedOptions(services, configuration, KeyVaultOptions.SectionName, new KeyVaultOptionsValidator(configuration));
+        AddValidatedOptions(services, configuration, KeyCacheOptions.SectionName, new KeyCacheOptionsValidator());
+        AddValidatedOptions(services, configuration, IdentityOptions.SectionName, new IdentityOptionsValidator());
+        AddValidatedOptions(services, configuration, AgentsOptions.SectionName, new AgentsOptionsValidator());
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -91,12 +91,12 @@ public static class ServiceCollectionExtensions
     private static bool IsKeyMode(IServiceProvider provider) =>
         provider.GetRequiredService<IOptions<AzureOpenAIOptions>>().Value.Authentication == AzureOpenAIAuthentication.KeyVaultKey;
 
-    private static void AddValidatedOptions<TOptions, TValidator>(IServiceCollection services, IConfiguration configuration, string section)
+    private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section,
+        IValidateOptions<TOptions> validator)
         where TOptions : class
-        where TValidator : class, IValidateOptions<TOptions>
     {
         services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton(validator));
     }
 
     private sealed class StartupChecks(IServiceProvider services) : IHostedService

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace AgentFunctions.Configuration;
@@ -39,11 +40,14 @@ internal sealed class AzureOpenAIOptionsValidator : IValidateOptions<AzureOpenAI
     }
 }
 
-internal sealed class KeyVaultOptionsValidator(IOptions<AzureOpenAIOptions> openAI) : IValidateOptions<KeyVaultOptions>
+// Reads the mode straight from configuration: going through IOptions<AzureOpenAIOptions> would run that section's
+// validation inside this one and report its failure in place of ours.
+internal sealed class KeyVaultOptionsValidator(IConfiguration configuration) : IValidateOptions<KeyVaultOptions>
 {
     public ValidateOptionsResult Validate(string? name, KeyVaultOptions options)
     {
-        if (openAI.Value.Authentication != AzureOpenAIAuthentication.KeyVaultKey)
+        string? mode = configuration[$"{AzureOpenAIOptions.SectionName}:{nameof(AzureOpenAIOptions.Authentication)}"];
+        if (!string.IsNullOrEmpty(mode) && !mode.Equals(nameof(AzureOpenAIAuthentication.KeyVaultKey), StringComparison.OrdinalIgnoreCase))
         {
             return ValidateOptionsResult.Skip;
         }
