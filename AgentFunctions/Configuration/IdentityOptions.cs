@@ -10,7 +10,7 @@ public sealed class IdentityOptions
 
     /// <summary>
     /// The client id of a user-assigned managed identity to use instead of the system-assigned one. Optional; only
-    /// meaningful with a managed identity.
+    /// meaningful with a managed identity; empty means the system-assigned one.
     /// </summary>
     public string? ManagedIdentityClientId { get; set; }
 }

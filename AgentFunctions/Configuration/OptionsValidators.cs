@@ -128,12 +128,13 @@ internal sealed class IdentityOptionsValidator : IValidateOptions<IdentityOption
             failures.Add("Identity:Source must be Auto, ManagedIdentity or DeveloperSignIn.");
         }
 
-        if (options.ManagedIdentityClientId is { } clientId && !Guid.TryParse(clientId, out _))
+        bool clientIdSet = !string.IsNullOrWhiteSpace(options.ManagedIdentityClientId);
+        if (clientIdSet && !Guid.TryParse(options.ManagedIdentityClientId, out _))
         {
             failures.Add("Identity:ManagedIdentityClientId must be the client id (a GUID) of a user-assigned identity when it is set.");
         }
 
-        if (options.ManagedIdentityClientId is not null && options.Source == IdentitySource.DeveloperSignIn)
+        if (clientIdSet && options.Source == IdentitySource.DeveloperSignIn)
         {
             failures.Add("Identity:ManagedIdentityClientId cannot be used with Identity:Source DeveloperSignIn.");
         }

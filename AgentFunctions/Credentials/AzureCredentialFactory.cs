@@ -23,9 +23,9 @@ public static class AzureCredentialFactory
         Resolve(options, environment) switch
         {
             // Directly the managed identity: no chain, so a cold start never waits on credentials that cannot work there.
-            IdentitySource.ManagedIdentity => new ManagedIdentityCredential(options.ManagedIdentityClientId is { } clientId
-                ? ManagedIdentityId.FromUserAssignedClientId(clientId)
-                : ManagedIdentityId.SystemAssigned),
+            IdentitySource.ManagedIdentity => new ManagedIdentityCredential(string.IsNullOrWhiteSpace(options.ManagedIdentityClientId)
+                ? ManagedIdentityId.SystemAssigned
+                : ManagedIdentityId.FromUserAssignedClientId(options.ManagedIdentityClientId)),
 
             // A developer's own sign-in. Managed identity, environment and workload identity are left out so that a
             // laptop never reaches for a metadata endpoint or a service principal secret.

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(AgentFunctions.Benchmarks.KeyCacheHitBenchmarks).Assembly).Run(args);
