@@ -28,8 +28,9 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
       family: 'A'
       name: 'standard'
     }
-    // Azure RBAC decides every data-plane call, so access can be granted per secret; access policies are ignored.
+    // Azure RBAC decides every data-plane call, so access can be granted per secret; no access policy is honoured.
     enableRbacAuthorization: true
+    accessPolicies: []
     enableSoftDelete: true
     softDeleteRetentionInDays: softDeleteRetentionInDays
     // Once on, purge protection cannot be switched off: a deleted secret survives the retention period.
