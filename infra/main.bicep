@@ -32,18 +32,18 @@ param openAiAccountName string = ''
 // Azure OpenAI
 // ---------------------------------------------------------------------------------------------------------
 
-@description('KeyVaultKey: the app reads an API key from Key Vault. ManagedIdentity: keyless, Entra ID tokens only.')
+@description('KeyVaultKey: the app reads an API key from Key Vault. ManagedIdentity: keyless, Entra ID only.')
 @allowed([
   'KeyVaultKey'
   'ManagedIdentity'
 ])
 param openAiAuthentication string = 'KeyVaultKey'
 
-@description('Endpoint of an existing Azure OpenAI resource. Empty creates an account and a model deployment.')
+@description('Endpoint of an existing Azure OpenAI resource. Empty creates an account and a deployment.')
 param openAiEndpoint string = ''
 
 @secure()
-@description('API key of the existing resource (openAiEndpoint), written only into the vault. Leave empty to keep the vault\'s current value.')
+@description('Key of the existing resource, written into the vault only. Empty keeps the vault\'s value.')
 param openAiApiKey string = ''
 
 @description('Name of the vault secret that holds the API key.')
@@ -68,14 +68,14 @@ param openAiDeploymentCapacity int = 10
 // Key Vault and the app
 // ---------------------------------------------------------------------------------------------------------
 
-@description('Public endpoint of the vault. Disabled needs private endpoints and virtual network integration, which this template does not create.')
+@description('Public endpoint of the vault. Disabled needs private endpoints, which this template lacks.')
 @allowed([
   'Enabled'
   'Disabled'
 ])
 param keyVaultPublicNetworkAccess string = 'Enabled'
 
-@description('KeyCache__TimeToLive as a TimeSpan (hh:mm:ss). Empty leaves it unset: the app then uses 00:05:00.')
+@description('KeyCache__TimeToLive as a TimeSpan (hh:mm:ss). Empty leaves it unset: the app uses 00:05:00.')
 param keyCacheTimeToLive string = ''
 
 @description('Memory of each Flex Consumption instance, in MB.')
@@ -100,6 +100,7 @@ var tags = { 'azd-env-name': environmentName }
 
 var createOpenAi = empty(openAiEndpoint)
 var useKeyVaultKey = openAiAuthentication == 'KeyVaultKey'
+var writeOperatorKey = !createOpenAi && useKeyVaultKey && !empty(openAiApiKey)
 
 var names = {
   resourceGroup: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -196,7 +197,7 @@ module openAiKeyFromAccount 'app/openai-key-secret.bicep' = if (createOpenAi && 
 }
 
 // Existing endpoint, key mode: the operator's key is written when given; otherwise the vault keeps its value.
-module openAiKeyFromOperator 'core/security/keyvault-secret.bicep' = if (!createOpenAi && useKeyVaultKey && !empty(openAiApiKey)) {
+module openAiKeyFromOperator 'core/security/keyvault-secret.bicep' = if (writeOperatorKey) {
   name: 'openai-key-operator-secret'
   scope: rg
   params: {

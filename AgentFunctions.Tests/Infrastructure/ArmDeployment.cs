@@ -58,11 +58,14 @@ internal static class ArmDeployment
             if (condition is not bool holds)
             {
                 throw new InvalidOperationException(
-                    $"The condition of {prefix}{symbol} cannot be decided from the parameters: {ArmScope.Render(condition)}");
+                    $"The condition of {prefix}{symbol} cannot be decided from the parameters: " +
+                    ArmScope.Render(condition));
             }
 
             var copies = json["copy"] is JsonObject loop
-                ? Enumerable.Range(0, (int)(long)scope.Evaluate(loop["count"])!).Select(i => scope.WithCopyIndex(string.Empty, i)).ToList()
+                ? Enumerable.Range(0, (int)(long)scope.Evaluate(loop["count"])!)
+                    .Select(i => scope.WithCopyIndex(string.Empty, i))
+                    .ToList()
                 : [scope];
 
             for (var i = 0; i < copies.Count; i++)

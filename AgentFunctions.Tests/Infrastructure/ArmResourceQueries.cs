@@ -19,7 +19,8 @@ internal static class ArmResourceQueries
         var matches = resources.OfType(type).ToList();
         return matches.Count == 1
             ? matches[0]
-            : throw new InvalidOperationException($"Expected one deployed {type}, found {matches.Count}: {string.Join(", ", matches)}");
+            : throw new InvalidOperationException(
+                $"Expected one deployed {type}, found {matches.Count}: {string.Join(", ", matches)}");
     }
 
     public static ArmResource FunctionApp(this IEnumerable<ArmResource> resources) => resources.Single(SiteType);

@@ -174,7 +174,9 @@ internal sealed class ArmScope
                 {
                     var loopName = (string)loop["name"]!;
                     result[loopName] = Evaluate(loop["count"]) is long count
-                        ? Enumerable.Range(0, (int)count).Select(i => WithCopyIndex(loopName, i).Evaluate(loop["input"])).ToList()
+                        ? Enumerable.Range(0, (int)count)
+                            .Select(i => WithCopyIndex(loopName, i).Evaluate(loop["input"]))
+                            .ToList()
                         : new Residual($"copy({loopName})");
                 }
 

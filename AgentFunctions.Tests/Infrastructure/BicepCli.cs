@@ -97,7 +97,8 @@ internal sealed class BicepCli
     {
         var projectFile = Path.Combine(repositoryRoot, "AgentFunctions.Tests", "AgentFunctions.Tests.csproj");
         var download = XDocument.Load(projectFile).Descendants("PackageDownload")
-            .SingleOrDefault(item => string.Equals((string?)item.Attribute("Include"), PackageId, StringComparison.OrdinalIgnoreCase))
+            .SingleOrDefault(item =>
+                string.Equals((string?)item.Attribute("Include"), PackageId, StringComparison.OrdinalIgnoreCase))
             ?? throw new InvalidOperationException($"{projectFile} has no PackageDownload of {PackageId}.");
 
         // PackageDownload takes an exact version only: [x.y.z].

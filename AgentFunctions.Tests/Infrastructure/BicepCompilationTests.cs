@@ -30,25 +30,25 @@ public sealed partial class BicepCompilationTests(InfrastructureFixture infra)
     [Fact]
     public void Modules_All_AreLocalFilesThatExist()
     {
-        var bicepFiles = Directory.GetFiles(infra.InfraFolder, "*.bicep", SearchOption.AllDirectories);
+        var references = Directory.GetFiles(InfrastructureFixture.InfraFolder, "*.bicep", SearchOption.AllDirectories)
+            .SelectMany(file => ModuleOrImportPath().Matches(File.ReadAllText(file))
+                .Select(match => (File: file, Path: match.Groups["path"].Value)))
+            .ToList();
 
-        foreach (var file in bicepFiles)
+        references.Should().HaveCountGreaterThan(10, "main.bicep calls a dozen modules");
+        foreach (var (file, path) in references)
         {
-            foreach (Match reference in ModuleOrImportPath().Matches(File.ReadAllText(file)))
-            {
-                var path = reference.Groups["path"].Value;
-                path.Should().NotContain(":", $"{file} must use local modules only (no registry such as br/public)");
-                File.Exists(Path.Combine(Path.GetDirectoryName(file)!, path)).Should().BeTrue($"{file} refers to {path}");
-            }
+            path.Should().NotContain(":", $"{file} must use local modules only (no registry such as br/public)");
+            File.Exists(Path.Combine(Path.GetDirectoryName(file)!, path)).Should().BeTrue($"{file} refers to {path}");
         }
     }
 
     [Fact]
     public void RoleGuids_InBicepSources_AreDeclaredOnlyInRoleDefinitions()
     {
-        var roleDefinitions = Path.Combine(infra.InfraFolder, "core", "security", "role-definitions.bicep");
+        var roleDefinitions = Path.Combine(InfrastructureFixture.InfraFolder, "core", "security", "role-definitions.bicep");
 
-        var filesWithGuids = Directory.GetFiles(infra.InfraFolder, "*.bicep", SearchOption.AllDirectories)
+        var filesWithGuids = Directory.GetFiles(InfrastructureFixture.InfraFolder, "*.bicep", SearchOption.AllDirectories)
             .Where(file => GuidLiteral().IsMatch(File.ReadAllText(file)))
             .ToList();
 

@@ -125,8 +125,9 @@ public sealed class FunctionAppTests(InfrastructureFixture infra)
     [Fact]
     public void Site_InstanceMemory_FollowsItsParameter()
     {
-        Defaults.FunctionApp().Evaluate("properties", "functionAppConfig", "scaleAndConcurrency", "instanceMemoryMB").Should().Be(2048L);
-        infra.Deployment(Scenario.Tuned).FunctionApp()
-            .Evaluate("properties", "functionAppConfig", "scaleAndConcurrency", "instanceMemoryMB").Should().Be(4096L);
+        string[] memory = ["properties", "functionAppConfig", "scaleAndConcurrency", "instanceMemoryMB"];
+
+        Defaults.FunctionApp().Evaluate(memory).Should().Be(2048L);
+        infra.Deployment(Scenario.Tuned).FunctionApp().Evaluate(memory).Should().Be(4096L);
     }
 }

@@ -27,13 +27,15 @@ public sealed class OpenAiModeTests(InfrastructureFixture infra)
     [Fact]
     public void CreatedAccount_ModelDeployment_TakesItsParameters()
     {
-        var modelDeployment = infra.Deployment(Scenario.CreatedWithKey).Single("Microsoft.CognitiveServices/accounts/deployments");
-        var template = infra.Template["parameters"]!;
+        var modelDeployment = infra.Deployment(Scenario.CreatedWithKey)
+            .Single("Microsoft.CognitiveServices/accounts/deployments");
+        var parameters = infra.Template["parameters"]!;
+        object? Default(string name) => ArmScope.FromLiteral(parameters[name]!["defaultValue"]);
 
-        modelDeployment.Evaluate("properties", "model", "name").Should().Be((string?)template["openAiModelName"]!["defaultValue"]);
-        modelDeployment.Evaluate("properties", "model", "version").Should().Be((string?)template["openAiModelVersion"]!["defaultValue"]);
-        modelDeployment.Evaluate("sku", "name").Should().Be((string?)template["openAiDeploymentSkuName"]!["defaultValue"]);
-        modelDeployment.Evaluate("sku", "capacity").Should().Be((long?)template["openAiDeploymentCapacity"]!["defaultValue"]);
+        modelDeployment.Evaluate("properties", "model", "name").Should().Be(Default("openAiModelName"));
+        modelDeployment.Evaluate("properties", "model", "version").Should().Be(Default("openAiModelVersion"));
+        modelDeployment.Evaluate("sku", "name").Should().Be(Default("openAiDeploymentSkuName"));
+        modelDeployment.Evaluate("sku", "capacity").Should().Be(Default("openAiDeploymentCapacity"));
     }
 
     [Fact]

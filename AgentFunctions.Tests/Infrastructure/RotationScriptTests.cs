@@ -6,8 +6,7 @@ namespace AgentFunctions.Tests.Infrastructure;
 /// infra/scripts/rotate-openai-key.sh, run by bash against a stand-in 'az' that keeps the account's two keys and the
 /// vault secret in files. The stand-in answers only the commands the script uses and records every call.
 /// </summary>
-[Collection(InfrastructureTestGroup.Name)]
-public sealed class RotationScriptTests(InfrastructureFixture infra) : IDisposable
+public sealed class RotationScriptTests : IDisposable
 {
     private const string FakeAz = """
         #!/usr/bin/env bash
@@ -38,7 +37,9 @@ public sealed class RotationScriptTests(InfrastructureFixture infra) : IDisposab
               show)
                 reads=$(( $(cat "$state/reads") + 1 )); echo "$reads" > "$state/reads"
                 # FAKE_TAMPER_AT_READ=n: from the n-th read on, someone has put key1 back (a redeployment).
-                if [[ -n "${FAKE_TAMPER_AT_READ:-}" && "$reads" -ge "$FAKE_TAMPER_AT_READ" ]]; then cp "$state/key1" "$state/secret"; fi
+                if [[ -n "${FAKE_TAMPER_AT_READ:-}" && "$reads" -ge "$FAKE_TAMPER_AT_READ" ]]; then
+                  cp "$state/key1" "$state/secret"
+                fi
                 cat "$state/secret" ;;
               set) cp "$(arg --file "$@")" "$state/secret" ;;
             esac ;;
@@ -48,7 +49,7 @@ public sealed class RotationScriptTests(InfrastructureFixture infra) : IDisposab
 
     private readonly string _folder = Directory.CreateTempSubdirectory("agentfunctions-rotation-").FullName;
 
-    private string Script => Path.Combine(infra.InfraFolder, "scripts", "rotate-openai-key.sh");
+    private static string Script => Path.Combine(InfrastructureFixture.InfraFolder, "scripts", "rotate-openai-key.sh");
 
     private string State => Path.Combine(_folder, "state");
 
@@ -77,7 +78,8 @@ public sealed class RotationScriptTests(InfrastructureFixture infra) : IDisposab
         var result = await RotateAsync();
 
         result.ExitCode.Should().Be(0, result.Output);
-        Calls().Where(c => c.Contains("regenerate", StringComparison.Ordinal) || c.StartsWith("keyvault secret set", StringComparison.Ordinal))
+        Calls().Where(c => c.Contains("regenerate", StringComparison.Ordinal) ||
+                c.StartsWith("keyvault secret set", StringComparison.Ordinal))
             .Select(c => c.Contains("--key-name Key2", StringComparison.Ordinal) ? "regenerate Key2"
                 : c.Contains("--key-name Key1", StringComparison.Ordinal) ? "regenerate Key1" : "store secret")
             .Should().Equal("regenerate Key2", "store secret", "regenerate Key1");
@@ -131,7 +133,8 @@ public sealed class RotationScriptTests(InfrastructureFixture infra) : IDisposab
 
         result.ExitCode.Should().NotBe(0);
         result.Output.Should().Contain("neither key1 nor key2");
-        Calls().Should().NotContain(c => c.Contains("regenerate", StringComparison.Ordinal) || c.Contains("secret set", StringComparison.Ordinal));
+        Calls().Should().NotContain(c =>
+            c.Contains("regenerate", StringComparison.Ordinal) || c.Contains("secret set", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -176,7 +179,8 @@ public sealed class RotationScriptTests(InfrastructureFixture infra) : IDisposab
         File.WriteAllText(Path.Combine(bin, "az"), FakeAz.ReplaceLineEndings("\n") + "\n");
         if (OperatingSystem.IsLinux())
         {
-            File.SetUnixFileMode(Path.Combine(bin, "az"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(
+                Path.Combine(bin, "az"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
         File.WriteAllText(Path.Combine(State, "key1"), "fake-key-0001");
@@ -217,7 +221,8 @@ public sealed class RotationScriptTests(InfrastructureFixture infra) : IDisposab
             startInfo.ArgumentList.Add(argument);
         }
 
-        startInfo.Environment["PATH"] = $"{Path.Combine(_folder, "bin")}{Path.PathSeparator}{Environment.GetEnvironmentVariable("PATH")}";
+        var path = Environment.GetEnvironmentVariable("PATH");
+        startInfo.Environment["PATH"] = $"{Path.Combine(_folder, "bin")}{Path.PathSeparator}{path}";
         startInfo.Environment["FAKE_AZ_STATE"] = State;
         foreach (var (name, value) in environment)
         {

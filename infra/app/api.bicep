@@ -26,7 +26,7 @@ param openAiDeploymentName string
 param keyVaultUri string
 param keyVaultSecretName string
 
-@description('How long the app keeps the key in memory, as a TimeSpan (00:05:00). Empty keeps the app default.')
+@description('How long the app keeps the key in memory, as a TimeSpan. Empty keeps the app default.')
 param keyCacheTimeToLive string = ''
 
 param instanceMemoryMB int = 2048
@@ -42,8 +42,8 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 
 var endpoints = storage.properties.primaryEndpoints
 
-// Identity-based storage connections: the account's endpoints and "use the managed identity". No key, no SAS.
-// AzureWebJobsStorage is the Functions host's own; RunStateStorage is the app's run state on the same account.
+// Identity-based storage connections: the account's endpoints and "use the managed identity". No key, no
+// SAS. AzureWebJobsStorage is the Functions host's own; RunStateStorage holds the app's run state.
 var storageSettings = {
   AzureWebJobsStorage__accountName: storage.name
   AzureWebJobsStorage__blobServiceUri: endpoints.blob
@@ -93,13 +93,7 @@ module functionApp '../core/host/functions-flexconsumption.bicep' = {
     deploymentStorageContainerName: deploymentStorageContainerName
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    appSettings: union(
-      storageSettings,
-      monitoringSettings,
-      openAiSettings,
-      keyVaultSettings,
-      keyCacheSettings
-    )
+    appSettings: union(storageSettings, monitoringSettings, openAiSettings, keyVaultSettings, keyCacheSettings)
   }
 }
 

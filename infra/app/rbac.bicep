@@ -12,17 +12,20 @@ param applicationInsightsName string
 
 param keyVaultName string
 
-@description('True in KeyVaultKey mode: the app may read the one secret that holds the API key, and nothing else.')
+@description('True in KeyVaultKey mode: the app may read the secret holding the API key, and nothing else.')
 param grantApiKeySecret bool
 
 param keyVaultSecretName string
 
-@description('True when keyless mode created the account: the app may call inference on it with its identity.')
+@description('True when keyless mode created the account: the app may call it with its identity.')
 param grantOpenAiUser bool
 
 param openAiAccountName string = ''
 
-var blobDataOwner = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', builtInRoleIds.storageBlobDataOwner)
+var blobDataOwner = subscriptionResourceId(
+  'Microsoft.Authorization/roleDefinitions',
+  builtInRoleIds.storageBlobDataOwner
+)
 var queueDataContributor = subscriptionResourceId(
   'Microsoft.Authorization/roleDefinitions',
   builtInRoleIds.storageQueueDataContributor
@@ -121,8 +124,8 @@ resource apiKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if 
   }
 }
 
-// Cognitive Services OpenAI User: keyless mode calls inference with the identity's token. The role cannot list
-// or regenerate keys.
+// Cognitive Services OpenAI User: keyless mode calls inference with the identity's token. The role can
+// neither list nor regenerate keys.
 resource openAiCaller 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOpenAiUser) {
   name: guid(openAi.id, principalId, openAiUser)
   scope: openAi

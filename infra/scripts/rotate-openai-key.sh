@@ -73,9 +73,11 @@ while [[ $# -gt 0 ]]; do
 done
 
 [[ -n "${resource_group}" ]] || fail "no resource group: pass --resource-group or set AZURE_RESOURCE_GROUP"
-[[ -n "${account_name}" ]] || fail "no Azure OpenAI account: pass --openai-name or set AZURE_OPENAI_NAME (empty when the endpoint is not managed by this template: rotate that key where it lives)"
+[[ -n "${account_name}" ]] ||
+  fail "no Azure OpenAI account: pass --openai-name or set AZURE_OPENAI_NAME (azd leaves it empty for an existing endpoint)"
 [[ -n "${vault_name}" ]] || fail "no vault: pass --vault-name or set AZURE_KEY_VAULT_NAME"
-[[ -z "${wait_seconds}" || "${wait_seconds}" =~ ^[0-9]+$ ]] || fail "--wait-seconds must be a whole number of seconds"
+[[ -z "${wait_seconds}" || "${wait_seconds}" =~ ^[0-9]+$ ]] ||
+  fail "--wait-seconds must be a whole number of seconds"
 command -v az >/dev/null || fail "the Azure CLI (az) is not installed"
 az account show --only-show-errors --output none || fail "not signed in: run az login"
 
@@ -88,7 +90,8 @@ if [[ -n "${function_app_name}" ]]; then
   if [[ -n "${time_to_live}" ]]; then
     [[ "${time_to_live}" =~ ^(([0-9]+)\.)?([0-9]{1,2}):([0-9]{2}):([0-9]{2})$ ]] ||
       fail "cannot read KeyCache__TimeToLive '${time_to_live}' of ${function_app_name} (expected [d.]hh:mm:ss)"
-    time_to_live_seconds=$((10#${BASH_REMATCH[2]:-0} * 86400 + 10#${BASH_REMATCH[3]} * 3600 + 10#${BASH_REMATCH[4]} * 60 + 10#${BASH_REMATCH[5]}))
+    time_to_live_seconds=$((10#${BASH_REMATCH[2]:-0} * 86400 + 10#${BASH_REMATCH[3]} * 3600 +
+      10#${BASH_REMATCH[4]} * 60 + 10#${BASH_REMATCH[5]}))
   fi
 else
   log "No function app given: assuming the default KeyCache__TimeToLive of ${DEFAULT_TIME_TO_LIVE_SECONDS} s"
@@ -97,7 +100,8 @@ fi
 if [[ -z "${wait_seconds}" ]]; then
   wait_seconds=$((time_to_live_seconds + MARGIN_SECONDS))
 elif ((wait_seconds < time_to_live_seconds)); then
-  fail "--wait-seconds ${wait_seconds} is shorter than KeyCache__TimeToLive (${time_to_live_seconds} s): instances could still use the key about to be regenerated"
+  fail "--wait-seconds ${wait_seconds} is shorter than KeyCache__TimeToLive (${time_to_live_seconds} s):" \
+    "instances could still be using the key that would be regenerated"
 fi
 
 # Key values live only in these shell variables and in a private temporary file; none is echoed or passed as an
@@ -138,7 +142,8 @@ elif [[ "${vault_value}" == "${key2}" ]]; then
   held="Key2"
   spare="Key1"
 else
-  fail "the vault holds neither key1 nor key2 of ${account_name}. The app is probably failing already: store a current key (Step 0 in infra/README.md) before rotating"
+  fail "the vault holds neither key1 nor key2 of ${account_name}, so the app is probably failing already." \
+    "Store a current key first (infra/README.md, 'When it goes wrong'), then rotate"
 fi
 unset key1 key2
 log "The vault holds ${held}; regenerating ${spare}, which nothing uses"
@@ -153,7 +158,8 @@ az keyvault secret set --vault-name "${vault_name}" --name "${secret_name}" --fi
   --encoding utf-8 --content-type text/plain --only-show-errors --output none
 : >"${value_file}"
 
-[[ "$(read_vault_value)" == "${new_key}" ]] || fail "the vault did not return the value just stored; ${held} is untouched and still valid"
+[[ "$(read_vault_value)" == "${new_key}" ]] ||
+  fail "the vault did not return the value just stored; ${held} is untouched and still valid"
 log "Stored ${spare} as a new version of ${secret_name}. Both keys are valid until ${held} is regenerated."
 
 log "Waiting ${wait_seconds} s for every instance to re-read the secret"
@@ -168,7 +174,8 @@ done
 # Someone may have redeployed meanwhile (azd provision writes key1 into the vault). Retiring a key the vault now
 # holds would break the app, so look again first.
 if [[ "$(read_vault_value)" != "${new_key}" ]]; then
-  fail "the vault no longer holds the new ${spare} (a deployment or a person changed it). ${held} was NOT regenerated; run this script again"
+  fail "the vault no longer holds the new ${spare} (a deployment or a person changed it)." \
+    "${held} was NOT regenerated; run this script again"
 fi
 
 az cognitiveservices account keys regenerate --resource-group "${resource_group}" --name "${account_name}" \

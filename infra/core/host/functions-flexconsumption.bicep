@@ -7,10 +7,10 @@ param tags object = {}
 
 param appServicePlanId string
 
-@description('Application settings as name/value pairs. Addresses and names only: a secret has no place here.')
+@description('Application settings as name/value pairs: addresses and names only, never a secret.')
 param appSettings object = {}
 
-@description('Worker runtime, set in functionAppConfig: Flex Consumption has no FUNCTIONS_WORKER_RUNTIME setting.')
+@description('Worker runtime, in functionAppConfig: Flex Consumption takes no FUNCTIONS_WORKER_RUNTIME.')
 param runtimeName string
 
 param runtimeVersion string

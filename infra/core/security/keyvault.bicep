@@ -6,7 +6,7 @@ param name string
 param location string = resourceGroup().location
 param tags object = {}
 
-@description('Whether the vault answers on its public endpoint. Disabled needs private endpoints, which this template does not create.')
+@description('Whether the vault answers on its public endpoint. Disabled needs private endpoints.')
 @allowed([
   'Enabled'
   'Disabled'
@@ -28,7 +28,8 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
       family: 'A'
       name: 'standard'
     }
-    // Azure RBAC decides every data-plane call, so access can be granted per secret; no access policy is honoured.
+    // Azure RBAC decides every data-plane call, so access can be granted per secret; access policies
+    // are not consulted.
     enableRbacAuthorization: true
     accessPolicies: []
     enableSoftDelete: true

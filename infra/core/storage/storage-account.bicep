@@ -9,7 +9,7 @@ param tags object = {}
 @description('Blob containers to create, each with public access off.')
 param containerNames string[] = []
 
-@description('Whether the public endpoint answers. Flex Consumption without virtual network integration needs it.')
+@description('Whether the public endpoint answers; Flex Consumption without a virtual network needs it.')
 @allowed([
   'Enabled'
   'Disabled'
