@@ -11,7 +11,8 @@
 # The app is never restarted: it reads the secret's latest version when its cached copy expires.
 #
 # Needs: Azure CLI (az), signed in with az login, and on the account "Cognitive Services Contributor"
-# (list and regenerate keys) and on the secret "Key Vault Secrets Officer" (read and set it).
+# (list and regenerate keys), on the secret "Key Vault Secrets Officer" (read and set it), and with
+# --function-app "Website Contributor" on the app (to read its KeyCache__TimeToLive setting).
 # See infra/README.md, "Rotating the Azure OpenAI key".
 
 set -euo pipefail
