@@ -1,0 +1,102 @@
+// The AgentFunctions app: its settings (addresses and names only) on a Flex Consumption function app.
+
+param name string
+param location string = resourceGroup().location
+param tags object = {}
+
+@description('The service name in azure.yaml; azd finds the app by this tag.')
+param serviceName string = 'api'
+
+param appServicePlanId string
+param storageAccountName string
+param deploymentStorageContainerName string
+param applicationInsightsName string
+
+param openAiEndpoint string
+
+@allowed([
+  'KeyVaultKey'
+  'ManagedIdentity'
+])
+param openAiAuthentication string
+
+param openAiDeploymentName string
+
+@description('Vault and secret name the app reads the API key from; used in KeyVaultKey mode only.')
+param keyVaultUri string
+param keyVaultSecretName string
+
+@description('How long the app keeps the key in memory, as a TimeSpan. Empty keeps the app default.')
+param keyCacheTimeToLive string = ''
+
+param instanceMemoryMB int = 2048
+param maximumInstanceCount int = 100
+
+resource storage 'Microsoft.Storage/storageAccounts@2024-01-01' existing = {
+  name: storageAccountName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+var endpoints = storage.properties.primaryEndpoints
+
+// Identity-based storage connections: the account's endpoints and "use the managed identity". No key, no
+// SAS. AzureWebJobsStorage is the Functions host's own; RunStateStorage holds the app's run state.
+var storageSettings = {
+  AzureWebJobsStorage__accountName: storage.name
+  AzureWebJobsStorage__blobServiceUri: endpoints.blob
+  AzureWebJobsStorage__queueServiceUri: endpoints.queue
+  AzureWebJobsStorage__tableServiceUri: endpoints.table
+  AzureWebJobsStorage__credential: 'managedidentity'
+  RunStateStorage__accountName: storage.name
+  RunStateStorage__blobServiceUri: endpoints.blob
+  RunStateStorage__queueServiceUri: endpoints.queue
+  RunStateStorage__tableServiceUri: endpoints.table
+  RunStateStorage__credential: 'managedidentity'
+}
+
+var monitoringSettings = {
+  // Instrumentation key and ingestion endpoint: they name the resource, they do not authorize. Local auth is
+  // off on the component, so only this app's Entra ID token (next setting) gets telemetry in.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+}
+
+var openAiSettings = {
+  AzureOpenAI__Endpoint: openAiEndpoint
+  AzureOpenAI__Authentication: openAiAuthentication
+  AzureOpenAI__DefaultDeployment: openAiDeploymentName
+  Identity__Source: 'ManagedIdentity'
+}
+
+var keyVaultSettings = openAiAuthentication == 'KeyVaultKey'
+  ? {
+      KeyVault__VaultUri: keyVaultUri
+      KeyVault__SecretName: keyVaultSecretName
+    }
+  : {}
+
+var keyCacheSettings = empty(keyCacheTimeToLive) ? {} : { KeyCache__TimeToLive: keyCacheTimeToLive }
+
+module functionApp '../core/host/functions-flexconsumption.bicep' = {
+  name: 'functionapp'
+  params: {
+    name: name
+    location: location
+    tags: union(tags, { 'azd-service-name': serviceName })
+    appServicePlanId: appServicePlanId
+    runtimeName: 'dotnet-isolated'
+    runtimeVersion: '10.0'
+    deploymentStorageBlobEndpoint: endpoints.blob
+    deploymentStorageContainerName: deploymentStorageContainerName
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    appSettings: union(storageSettings, monitoringSettings, openAiSettings, keyVaultSettings, keyCacheSettings)
+  }
+}
+
+output name string = functionApp.outputs.name
+output principalId string = functionApp.outputs.principalId
+output defaultHostName string = functionApp.outputs.defaultHostName
