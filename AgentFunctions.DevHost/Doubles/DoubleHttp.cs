@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace AgentFunctions.DevHost.Doubles;
+
+/// <summary>Small helpers the doubles share for reading requests and writing JSON answers.</summary>
+internal static class DoubleHttp
+{
+    private static readonly JsonSerializerOptions s_compact = new() { WriteIndented = false };
+
+    public static async Task WriteJsonAsync(HttpContext context, int statusCode, JsonNode body)
+    {
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(body.ToJsonString(s_compact), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the body as JSON; null when it is empty or not JSON.</summary>
+    public static async Task<JsonNode?> TryReadJsonAsync(HttpRequest request)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted)
+                .ConfigureAwait(false);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sets <c>Retry-After</c> in whole seconds (rounded up) and, when asked, <c>retry-after-ms</c>.</summary>
+    public static void AddRetryAfter(HttpResponse response, TimeSpan retryAfter, bool withMilliseconds)
+    {
+        var seconds = (long)Math.Ceiling(retryAfter.TotalSeconds);
+        response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        if (withMilliseconds)
+        {
+            response.Headers["retry-after-ms"] = ((long)retryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>The bearer token of the request, or null when there is no <c>Authorization: Bearer</c> header.</summary>
+    public static string? BearerToken(HttpRequest request)
+    {
+        var value = request.Headers.Authorization.ToString();
+        const string prefix = "Bearer ";
+        return value.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) && value.Length > prefix.Length
+            ? value[prefix.Length..].Trim()
+            : null;
+    }
+
+    public static string NewRequestId() => Guid.NewGuid().ToString();
+}
