@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
@@ -8,13 +9,21 @@ namespace AgentFunctions.DevHost.Doubles;
 /// <summary>Small helpers the doubles share for reading requests and writing JSON answers.</summary>
 internal static class DoubleHttp
 {
-    private static readonly JsonSerializerOptions s_compact = new() { WriteIndented = false };
+    /// <summary>
+    /// Compact JSON that leaves characters such as <c>+</c> and <c>'</c> unescaped, as the services write them; the
+    /// answers are JSON for API clients, never HTML, so the stricter default escaping buys nothing here.
+    /// </summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static async Task WriteJsonAsync(HttpContext context, int statusCode, JsonNode body)
     {
         context.Response.StatusCode = statusCode;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.WriteAsync(body.ToJsonString(s_compact), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(body.ToJsonString(Json), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Reads the body as JSON; null when it is empty or not JSON.</summary>

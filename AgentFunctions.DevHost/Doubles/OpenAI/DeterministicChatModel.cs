@@ -75,7 +75,7 @@ internal static partial class DeterministicChatModel
 
             if (offeredTools.Contains(CalculatorToolName) && ArithmeticExpression().Match(lastUserText) is { Success: true } match)
             {
-                var arguments = new JsonObject { ["expression"] = match.Value.Trim() }.ToJsonString();
+                var arguments = new JsonObject { ["expression"] = match.Value.Trim() }.ToJsonString(DoubleHttp.Json);
                 calls.Add(new ChatToolCall(nextToolCallId(), CalculatorToolName, arguments));
             }
 
