@@ -37,6 +37,34 @@ public sealed class KeyVaultDoubleTests
     }
 
     [Fact]
+    public async Task GetSecret_FreshVaultAndFreshIdentity_ProbesGetsOneTokenThenReads()
+    {
+        // MSAL keeps managed-identity tokens in a process-wide cache, so only an identity no test has used yet is
+        // certain to make the token request visible.
+        await using var vault = await StartPrivateVaultAsync();
+        vault.SetSecret("agent-key", "fake-secret-value-4");
+        var identity = LocalPrincipal.Create("user-assigned for the challenge test");
+        Local.ManagedIdentity.AddUserAssignedIdentity(identity);
+        vault.GrantRole(identity.ObjectId, AzureRoles.KeyVaultSecretsUser, "agent-key");
+        var credential = SharedLocalAzure.CreateManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(identity.ClientId));
+        var client = SharedLocalAzure.CreateSecretClient(credential, vault.VaultUri);
+        var tunnelsBefore = Local.Proxy.TunnelsOpened;
+
+        KeyVaultSecret first = await client.GetSecretAsync("agent-key");
+        KeyVaultSecret second = await client.GetSecretAsync("agent-key");
+
+        first.Value.Should().Be("fake-secret-value-4");
+        second.Value.Should().Be("fake-secret-value-4");
+        vault.Requests.Select(r => (r.StatusCode, r.PrincipalObjectId)).Should().Equal(
+            (401, null),
+            (200, identity.ObjectId),
+            (200, identity.ObjectId));
+        Local.ManagedIdentity.Requests.Where(r => r.PrincipalObjectId == identity.ObjectId).Should().ContainSingle()
+            .Which.Resource.Should().Be(KeyVaultDouble.ChallengeResource);
+        Local.Proxy.TunnelsOpened.Should().BeGreaterThan(tunnelsBefore, "the vault name resolves only through the proxy");
+    }
+
+    [Fact]
     public async Task GetSecret_SharedVaultAsAppIdentity_ReturnsCurrentOpenAIKeyVersion()
     {
         var client = SharedLocalAzure.CreateSecretClient(SharedLocalAzure.CreateManagedIdentityCredential());
