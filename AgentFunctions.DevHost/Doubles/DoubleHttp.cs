@@ -6,6 +6,9 @@ using Microsoft.AspNetCore.Http;
 
 namespace AgentFunctions.DevHost.Doubles;
 
+/// <summary>A double's answer to one request: a status and a JSON body, written by the double's one writer.</summary>
+internal readonly record struct JsonReply(int StatusCode, JsonNode Body);
+
 /// <summary>Small helpers the doubles share for reading requests and writing JSON answers.</summary>
 internal static class DoubleHttp
 {
@@ -19,11 +22,11 @@ internal static class DoubleHttp
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static async Task WriteJsonAsync(HttpContext context, int statusCode, JsonNode body)
+    public static async Task WriteJsonAsync(HttpContext context, JsonReply reply)
     {
-        context.Response.StatusCode = statusCode;
+        context.Response.StatusCode = reply.StatusCode;
         context.Response.ContentType = "application/json; charset=utf-8";
-        await context.Response.WriteAsync(body.ToJsonString(Json), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(reply.Body.ToJsonString(Json), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>Reads the body as JSON; null when it is empty or not JSON.</summary>
@@ -47,11 +50,12 @@ internal static class DoubleHttp
         response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         if (withMilliseconds)
         {
-            response.Headers["retry-after-ms"] = ((long)retryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            var milliseconds = (long)retryAfter.TotalMilliseconds;
+            response.Headers["retry-after-ms"] = milliseconds.ToString(CultureInfo.InvariantCulture);
         }
     }
 
-    /// <summary>The bearer token of the request, or null when there is no <c>Authorization: Bearer</c> header.</summary>
+    /// <summary>The request's bearer token; null without an <c>Authorization: Bearer</c> header.</summary>
     public static string? BearerToken(HttpRequest request)
     {
         var value = request.Headers.Authorization.ToString();

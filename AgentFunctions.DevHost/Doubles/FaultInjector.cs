@@ -40,7 +40,7 @@ internal sealed class FaultInjector
         Enqueue(new InjectedFault(statusCode, retryAfter, TimeSpan.Zero), count);
     }
 
-    /// <summary>Holds each of the next <paramref name="count"/> requests for <paramref name="delay"/>, then serves it.</summary>
+    /// <summary>Holds each of the next <paramref name="count"/> requests for <paramref name="delay"/>.</summary>
     public void DelayNext(int count, TimeSpan delay)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);

@@ -16,7 +16,10 @@ internal sealed class LocalAzureOptions
     /// <summary>Where the doubles log. Default nowhere.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 
-    /// <summary>The system roots the trust bundle starts from. Default <see cref="LocalCertificateAuthority.DefaultSystemBundlePath"/>.</summary>
+    /// <summary>
+    /// The system roots the trust bundle starts from.
+    /// Default <see cref="LocalCertificateAuthority.DefaultSystemBundlePath"/>.
+    /// </summary>
     public string SystemBundlePath { get; set; } = LocalCertificateAuthority.DefaultSystemBundlePath;
 }
 
@@ -143,7 +146,8 @@ internal sealed partial class LocalAzure : IAsyncDisposable
     private string ProxyUriText => $"http://127.0.0.1:{Proxy.Port.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>Starts every double on free loopback ports and seeds the vault and the role assignments.</summary>
-    public static async Task<LocalAzure> StartAsync(LocalAzureOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<LocalAzure> StartAsync(
+        LocalAzureOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new LocalAzureOptions();
         var loggers = options.LoggerFactory;
@@ -185,7 +189,8 @@ internal sealed partial class LocalAzure : IAsyncDisposable
         keyVault.GrantRole(@operator.ObjectId, AzureRoles.KeyVaultSecretsOfficer);
         openAI.GrantRole(appIdentity.ObjectId, AzureRoles.CognitiveServicesOpenAIUser);
 
-        var local = new LocalAzure(options, tenant, certificateAuthority, proxy, managedIdentity, keyVault, openAI, @operator);
+        var local = new LocalAzure(
+            options, tenant, certificateAuthority, proxy, managedIdentity, keyVault, openAI, @operator);
         LogStarted(local._logger, local.VaultUri, local.OpenAIEndpoint, local.ManagedIdentityEndpoint, local.ProxyUri);
         return local;
     }
@@ -207,7 +212,7 @@ internal sealed partial class LocalAzure : IAsyncDisposable
     /// <see cref="Operator"/>, wait <paramref name="retireAfter"/> so readers can pick it up, then regenerate the key
     /// that was in use so its old value stops working.
     /// </summary>
-    /// <param name="retireOldKey">False leaves the previous key working, to observe the app between the two steps.</param>
+    /// <param name="retireOldKey">False leaves the previous key working, to observe the app between the steps.</param>
     /// <exception cref="InvalidOperationException">The vault's secret matches neither account key.</exception>
     public async Task<KeyRotationSummary> RotateOpenAIKeyAsync(
         TimeSpan retireAfter = default, bool retireOldKey = true, CancellationToken cancellationToken = default)
@@ -223,8 +228,9 @@ internal sealed partial class LocalAzure : IAsyncDisposable
             var inUse = string.Equals(current, keys.Key1, StringComparison.Ordinal) ? KeyName.Key1
                 : string.Equals(current, keys.Key2, StringComparison.Ordinal) ? KeyName.Key2
                 : throw new InvalidOperationException(
-                    $"The vault secret '{OpenAIKeySecretName}' holds neither Azure OpenAI account key, so it is unclear which key " +
-                    "is live. Set the secret to one of the keys from OpenAI.GetKeys() before rotating.");
+                    $"The vault secret '{OpenAIKeySecretName}' holds neither Azure OpenAI account key, so it is " +
+                    "unclear which key is live. Set the secret to one of the keys from OpenAI.GetKeys() " +
+                    "before rotating.");
             var spare = inUse == KeyName.Key1 ? KeyName.Key2 : KeyName.Key1;
 
             var newKey = OpenAI.RegenerateKey(spare);
@@ -285,8 +291,10 @@ internal sealed partial class LocalAzure : IAsyncDisposable
     }
 
     [LoggerMessage(EventId = 9060, EventName = "LocalAzureStarted", Level = LogLevel.Information,
-        Message = "Local Azure doubles started: vault {VaultUri}, Azure OpenAI {OpenAIEndpoint}, managed identity {IdentityEndpoint}, proxy {ProxyUri}")]
-    private static partial void LogStarted(ILogger logger, Uri vaultUri, Uri openAIEndpoint, Uri identityEndpoint, Uri proxyUri);
+        Message = "Local Azure doubles started: vault {VaultUri}, Azure OpenAI {OpenAIEndpoint}, " +
+            "managed identity {IdentityEndpoint}, proxy {ProxyUri}")]
+    private static partial void LogStarted(
+        ILogger logger, Uri vaultUri, Uri openAIEndpoint, Uri identityEndpoint, Uri proxyUri);
 
     [LoggerMessage(EventId = 9061, EventName = "OpenAIKeyPublished", Level = LogLevel.Information,
         Message = "Key rotation: regenerated {KeyName} and stored it as secret {SecretName} version {Version}")]

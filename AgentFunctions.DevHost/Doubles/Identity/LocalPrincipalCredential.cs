@@ -28,7 +28,9 @@ internal sealed class LocalPrincipalCredential(LocalTenant tenant, LocalPrincipa
                 nameof(requestContext));
         }
 
-        var audience = scope.EndsWith(DefaultScopeSuffix, StringComparison.Ordinal) ? scope[..^DefaultScopeSuffix.Length] : scope;
+        var audience = scope.EndsWith(DefaultScopeSuffix, StringComparison.Ordinal)
+            ? scope[..^DefaultScopeSuffix.Length]
+            : scope;
         var (token, expiresOn) = tenant.IssueToken(Principal, audience, s_lifetime);
         Interlocked.Increment(ref _tokensIssued);
         return new AccessToken(token, expiresOn);

@@ -37,7 +37,9 @@ internal sealed class LocalTenant
     /// <summary>The issuer the tenant's tokens carry: <c>https://sts.windows.net/&lt;tenant&gt;/</c>.</summary>
     public string Issuer => IssuerFor(TenantId);
 
-    /// <summary>The authority a resource names in its challenge: <c>https://login.microsoftonline.com/&lt;tenant&gt;</c>.</summary>
+    /// <summary>
+    /// The authority a resource names in its challenge: <c>https://login.microsoftonline.com/&lt;tenant&gt;</c>.
+    /// </summary>
     public string Authority => $"https://login.microsoftonline.com/{TenantId}";
 
     public static string IssuerFor(string tenantId) => $"https://sts.windows.net/{tenantId}/";
@@ -102,7 +104,8 @@ internal sealed class LocalTenant
                 IssuedAt: DateTimeOffset.FromUnixTimeSeconds(root.GetProperty("iat").GetInt64()),
                 ExpiresOn: DateTimeOffset.FromUnixTimeSeconds(root.GetProperty("exp").GetInt64()));
         }
-        catch (Exception ex) when (ex is FormatException or JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception ex) when (
+            ex is FormatException or JsonException or KeyNotFoundException or InvalidOperationException)
         {
             return new(AccessTokenStatus.Malformed, null);
         }
@@ -130,9 +133,9 @@ internal sealed class LocalTenant
             return new(AccessTokenStatus.WrongIssuer, claims);
         }
 
-        return string.Equals(claims.Audience.TrimEnd('/'), expectedAudience.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)
-            ? new(AccessTokenStatus.Valid, claims)
-            : new(AccessTokenStatus.WrongAudience, claims);
+        var audienceMatches = string.Equals(
+            claims.Audience.TrimEnd('/'), expectedAudience.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
+        return new(audienceMatches ? AccessTokenStatus.Valid : AccessTokenStatus.WrongAudience, claims);
     }
 
     private static string Encode(JsonObject value) =>

@@ -72,7 +72,8 @@ internal sealed class RoleAssignments
                 return existing;
             }
 
-            var assignment = new RoleAssignment(Guid.NewGuid().ToString("N"), principalObjectId, roleDefinitionId, scope);
+            var id = Guid.NewGuid().ToString("N");
+            var assignment = new RoleAssignment(id, principalObjectId, roleDefinitionId, scope);
             _assignments.Add(assignment);
             return assignment;
         }

@@ -62,7 +62,7 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
             $"/providers/Microsoft.KeyVault/vaults/{options.VaultName}";
     }
 
-    /// <summary><c>https://&lt;vault&gt;.vault.localhost:&lt;port&gt;/</c>, reachable through the loopback proxy.</summary>
+    /// <summary><c>https://&lt;vault&gt;.vault.localhost:&lt;port&gt;/</c>, reached through the proxy.</summary>
     public Uri VaultUri { get; private set; } = null!;
 
     /// <summary>The port on 127.0.0.1; the proxy must allow it.</summary>
@@ -102,7 +102,7 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
     /// <summary>The resource id of one secret, the scope of a secret-level role assignment.</summary>
     public string SecretResourceId(string secretName) => $"{ResourceId}/secrets/{secretName}";
 
-    /// <summary>Grants a role on one secret, or on the whole vault when <paramref name="secretName"/> is null.</summary>
+    /// <summary>Grants a role on one secret, or on the vault when <paramref name="secretName"/> is null.</summary>
     public RoleAssignment GrantRole(string principalObjectId, string roleDefinitionId, string? secretName = null) =>
         RoleAssignments.Grant(
             principalObjectId, roleDefinitionId, secretName is null ? ResourceId : SecretResourceId(secretName));
@@ -116,7 +116,8 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(value);
         if (!IsValidName(name))
         {
-            throw new ArgumentException($"'{name}' is not a valid secret name: use 1-127 letters, digits and '-'.", nameof(name));
+            throw new ArgumentException(
+                $"'{name}' is not a valid secret name: use 1-127 letters, digits and '-'.", nameof(name));
         }
 
         return Store(name, value, contentType, tags: null, enabled: true, notBefore: null, expires: null).Version;
@@ -166,29 +167,30 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        var segments = (request.Path.Value ?? "/").Trim('/').Split('/');
-        var secretName = segments is ["secrets", var named, ..] ? named : null;
+        var path = request.Path.Value ?? "/";
+        var segments = path.Trim('/').Split('/');
         AddServiceHeaders(context);
-        var (status, principal) = await AnswerAsync(context, segments).ConfigureAwait(false);
-        _requests.Enqueue(new KeyVaultRequest(
-            _tenant.TimeProvider.GetUtcNow(), request.Method, request.Path.Value ?? "/", secretName, principal, status));
-        LogAnswered(_logger, request.Method, request.Path.Value ?? "/", status);
+        var (reply, principal) = await AnswerAsync(context, segments).ConfigureAwait(false);
+        await DoubleHttp.WriteJsonAsync(context, reply).ConfigureAwait(false);
+
+        var secretName = segments is ["secrets", var named, ..] ? named : null;
+        var now = _tenant.TimeProvider.GetUtcNow();
+        _requests.Enqueue(new KeyVaultRequest(now, request.Method, path, secretName, principal, reply.StatusCode));
+        LogAnswered(_logger, request.Method, path, reply.StatusCode);
     }
 
-    private async Task<(int Status, string? Principal)> AnswerAsync(HttpContext context, string[] segments)
+    private async Task<(JsonReply Reply, string? Principal)> AnswerAsync(HttpContext context, string[] segments)
     {
         var request = context.Request;
-        var token = DoubleHttp.BearerToken(request);
-        if (token is null)
+        if (DoubleHttp.BearerToken(request) is not { } token)
         {
-            return (await ChallengeAsync(context, "AKV10000: Request is missing a Bearer or PoP token.")
-                .ConfigureAwait(false), null);
+            return (Challenge(context, "AKV10000: Request is missing a Bearer or PoP token."), null);
         }
 
         var validation = _tenant.Validate(token, ChallengeResource);
         if (!validation.IsValid)
         {
-            return (await ChallengeAsync(context, DescribeRefusal(validation)).ConfigureAwait(false), null);
+            return (Challenge(context, DescribeRefusal(validation)), null);
         }
 
         var caller = validation.Claims!;
@@ -197,48 +199,42 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
             await Task.Delay(fault.Delay, _tenant.TimeProvider, context.RequestAborted).ConfigureAwait(false);
             if (fault.StatusCode is { } injected)
             {
-                return (await FailInjectedAsync(context, injected, fault.RetryAfter).ConfigureAwait(false), caller.ObjectId);
+                return (Injected(context, injected, fault.RetryAfter), caller.ObjectId);
             }
         }
 
         var apiVersion = request.Query["api-version"].ToString();
         if (!IsSupportedApiVersion(apiVersion))
         {
-            return (await ErrorAsync(
-                context,
+            return (Error(
                 StatusCodes.Status400BadRequest,
                 "BadParameter",
-                $"The specified version ({apiVersion}) is not recognized. Consider using the latest supported version (2026-04-01).")
-                .ConfigureAwait(false), caller.ObjectId);
+                $"The specified version ({apiVersion}) is not recognized. " +
+                "Consider using the latest supported version (2026-04-01)."), caller.ObjectId);
         }
 
-        var status = segments switch
+        var method = request.Method;
+        var reply = segments switch
         {
-            ["secrets"] when HttpMethods.IsGet(request.Method) => await ListSecretsAsync(context, caller).ConfigureAwait(false),
-            ["secrets", var name, ..] when !IsValidName(name) =>
-                await ErrorAsync(context, 400, "BadParameter", "The secret name is invalid: use 1-127 letters, digits and '-'.")
-                    .ConfigureAwait(false),
-            ["secrets", var name] when HttpMethods.IsGet(request.Method) =>
-                await GetSecretAsync(context, caller, name, version: null).ConfigureAwait(false),
-            ["secrets", var name] when HttpMethods.IsPut(request.Method) =>
+            ["secrets"] when HttpMethods.IsGet(method) => ListSecrets(context, caller),
+            ["secrets", var name, ..] when !IsValidName(name) => Error(
+                StatusCodes.Status400BadRequest, "BadParameter", "A secret name has 1-127 letters, digits and '-'."),
+            ["secrets", var name] when HttpMethods.IsGet(method) => GetSecret(context, caller, name, version: null),
+            ["secrets", var name] when HttpMethods.IsPut(method) =>
                 await SetSecretAsync(context, caller, name).ConfigureAwait(false),
-            ["secrets", var name, "versions"] when HttpMethods.IsGet(request.Method) =>
-                await ListVersionsAsync(context, caller, name).ConfigureAwait(false),
-            ["secrets", var name, var version] when HttpMethods.IsGet(request.Method) =>
-                await GetSecretAsync(context, caller, name, version).ConfigureAwait(false),
-            ["secrets", ..] => await ErrorAsync(
-                context, StatusCodes.Status405MethodNotAllowed, "MethodNotAllowed",
-                $"The double does not serve {request.Method} on this path.").ConfigureAwait(false),
-            _ => await ErrorAsync(context, StatusCodes.Status404NotFound, "NotFound", "The requested path does not exist.")
-                .ConfigureAwait(false),
+            ["secrets", var name, "versions"] when HttpMethods.IsGet(method) => ListVersions(context, caller, name),
+            ["secrets", var name, var version] when HttpMethods.IsGet(method) =>
+                GetSecret(context, caller, name, version),
+            ["secrets", ..] => Error(
+                StatusCodes.Status405MethodNotAllowed, "MethodNotAllowed", $"{method} is not served on this path."),
+            _ => Error(StatusCodes.Status404NotFound, "NotFound", "The requested path does not exist."),
         };
-        return (status, caller.ObjectId);
+        return (reply, caller.ObjectId);
     }
 
-    private async Task<int> GetSecretAsync(HttpContext context, AccessTokenClaims caller, string name, string? version)
+    private JsonReply GetSecret(HttpContext context, AccessTokenClaims caller, string name, string? version)
     {
-        if (await AuthorizeAsync(context, caller, AzureRoles.Actions.GetSecret, SecretResourceId(name)).ConfigureAwait(false)
-            is { } denied)
+        if (Authorize(context, caller, AzureRoles.Actions.GetSecret, SecretResourceId(name)) is { } denied)
         {
             return denied;
         }
@@ -254,33 +250,26 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
         if (secret is null)
         {
             var id = version is null ? name : $"{name}/{version}";
-            return await ErrorAsync(
-                context,
+            return Error(
                 StatusCodes.Status404NotFound,
                 "SecretNotFound",
-                $"A secret with (name/id) {id} was not found in this key vault. If you recently deleted this secret you " +
-                "may be able to recover it using the correct recovery command. For help resolving this issue, please see " +
-                "https://go.microsoft.com/fwlink/?linkid=2125182").ConfigureAwait(false);
+                $"A secret with (name/id) {id} was not found in this key vault. If you recently deleted this secret " +
+                "you may be able to recover it using the correct recovery command. For help resolving this issue, " +
+                "please see https://go.microsoft.com/fwlink/?linkid=2125182");
         }
 
-        if (!secret.Enabled)
-        {
-            return await ErrorAsync(
-                context,
+        return secret.Enabled
+            ? new JsonReply(StatusCodes.Status200OK, Bundle(secret, withValue: true))
+            : Error(
                 StatusCodes.Status403Forbidden,
                 "Forbidden",
                 "Operation get is not allowed on a disabled secret.",
-                innerCode: "SecretDisabled").ConfigureAwait(false);
-        }
-
-        await DoubleHttp.WriteJsonAsync(context, StatusCodes.Status200OK, Bundle(secret, withValue: true)).ConfigureAwait(false);
-        return StatusCodes.Status200OK;
+                innerCode: "SecretDisabled");
     }
 
-    private async Task<int> SetSecretAsync(HttpContext context, AccessTokenClaims caller, string name)
+    private async Task<JsonReply> SetSecretAsync(HttpContext context, AccessTokenClaims caller, string name)
     {
-        if (await AuthorizeAsync(context, caller, AzureRoles.Actions.SetSecret, SecretResourceId(name)).ConfigureAwait(false)
-            is { } denied)
+        if (Authorize(context, caller, AzureRoles.Actions.SetSecret, SecretResourceId(name)) is { } denied)
         {
             return denied;
         }
@@ -290,9 +279,8 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
             json["value"] is not JsonValue valueNode ||
             !valueNode.TryGetValue<string>(out var value))
         {
-            return await ErrorAsync(
-                context, StatusCodes.Status400BadRequest, "BadParameter", "The request body needs a string property 'value'.")
-                .ConfigureAwait(false);
+            const string message = "The request body needs a string property 'value'.";
+            return Error(StatusCodes.Status400BadRequest, "BadParameter", message);
         }
 
         var attributes = json["attributes"] as JsonObject;
@@ -308,57 +296,49 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
             notBefore: attributes?["nbf"]?.GetValue<long>(),
             expires: attributes?["exp"]?.GetValue<long>());
         LogSecretVersionSet(_logger, name, stored.Version);
-        await DoubleHttp.WriteJsonAsync(context, StatusCodes.Status200OK, Bundle(stored, withValue: true)).ConfigureAwait(false);
-        return StatusCodes.Status200OK;
+        return new JsonReply(StatusCodes.Status200OK, Bundle(stored, withValue: true));
     }
 
-    private async Task<int> ListVersionsAsync(HttpContext context, AccessTokenClaims caller, string name)
+    private JsonReply ListVersions(HttpContext context, AccessTokenClaims caller, string name)
     {
-        if (await AuthorizeAsync(context, caller, AzureRoles.Actions.ReadSecretMetadata, SecretResourceId(name))
-            .ConfigureAwait(false) is { } denied)
+        if (Authorize(context, caller, AzureRoles.Actions.ReadSecretMetadata, SecretResourceId(name)) is { } denied)
         {
             return denied;
         }
 
-        JsonArray items;
         lock (_gate)
         {
-            items = _secrets.TryGetValue(name, out var versions)
-                ? [.. versions.Select(v => (JsonNode)Bundle(v, withValue: false))]
-                : [];
+            return Page(_secrets.TryGetValue(name, out var versions)
+                ? versions.Select(v => Bundle(v, withValue: false))
+                : []);
         }
-
-        await DoubleHttp.WriteJsonAsync(context, StatusCodes.Status200OK, new JsonObject { ["value"] = items, ["nextLink"] = null })
-            .ConfigureAwait(false);
-        return StatusCodes.Status200OK;
     }
 
-    private async Task<int> ListSecretsAsync(HttpContext context, AccessTokenClaims caller)
+    private JsonReply ListSecrets(HttpContext context, AccessTokenClaims caller)
     {
-        if (await AuthorizeAsync(context, caller, AzureRoles.Actions.ReadSecretMetadata, ResourceId).ConfigureAwait(false)
-            is { } denied)
+        if (Authorize(context, caller, AzureRoles.Actions.ReadSecretMetadata, ResourceId) is { } denied)
         {
             return denied;
         }
 
-        JsonArray items;
         lock (_gate)
         {
-            items = [.. _secrets.Values.Select(versions =>
+            return Page(_secrets.Values.Select(versions =>
             {
+                // A listing names each secret without a version.
                 var item = Bundle(versions[^1], withValue: false);
                 item["id"] = new Uri(VaultUri, $"secrets/{versions[^1].Name}").ToString();
-                return (JsonNode)item;
-            })];
+                return item;
+            }));
         }
-
-        await DoubleHttp.WriteJsonAsync(context, StatusCodes.Status200OK, new JsonObject { ["value"] = items, ["nextLink"] = null })
-            .ConfigureAwait(false);
-        return StatusCodes.Status200OK;
     }
 
-    // Returns null when the caller may act; otherwise writes the 403 and returns its status.
-    private async Task<int?> AuthorizeAsync(HttpContext context, AccessTokenClaims caller, string action, string resourceId)
+    private static JsonReply Page(IEnumerable<JsonObject> items) => new(
+        StatusCodes.Status200OK,
+        new JsonObject { ["value"] = new JsonArray([.. items]), ["nextLink"] = null });
+
+    // Null when the caller may act; otherwise the 403 to send.
+    private JsonReply? Authorize(HttpContext context, AccessTokenClaims caller, string action, string resourceId)
     {
         var grant = RoleAssignments.FindGrant(caller.ObjectId, action, resourceId);
         if (grant is not null)
@@ -370,7 +350,8 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
         LogForbidden(_logger, caller.ObjectId, action, resourceId);
         var message =
             "Caller is not authorized to perform action on resource.\r\n" +
-            "If role assignments, deny assignments or role definitions were changed recently, please observe propagation time.\r\n" +
+            "If role assignments, deny assignments or role definitions were changed recently, " +
+            "please observe propagation time.\r\n" +
             $"Caller: appid={caller.AppId};oid={caller.ObjectId};iss={caller.Issuer}\r\n" +
             $"Action: '{action}'\r\n" +
             $"Resource: '{resourceId.ToLowerInvariant()}'\r\n" +
@@ -378,8 +359,7 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
             "DenyAssignmentId: null\r\n" +
             "DecisionReason: null \r\n" +
             $"Vault: {VaultName};location={_options.Region}\r\n";
-        return await ErrorAsync(context, StatusCodes.Status403Forbidden, "Forbidden", message, innerCode: "ForbiddenByRbac")
-            .ConfigureAwait(false);
+        return Error(StatusCodes.Status403Forbidden, "Forbidden", message, innerCode: "ForbiddenByRbac");
     }
 
     private string DescribeRefusal(AccessTokenValidation validation) => validation.Status switch
@@ -394,14 +374,14 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
         _ => "The access token is malformed.",
     };
 
-    private async Task<int> ChallengeAsync(HttpContext context, string message)
+    private JsonReply Challenge(HttpContext context, string message)
     {
         context.Response.Headers.WWWAuthenticate =
             $"Bearer authorization=\"{_tenant.Authority}\", resource=\"{ChallengeResource}\"";
-        return await ErrorAsync(context, StatusCodes.Status401Unauthorized, "Unauthorized", message).ConfigureAwait(false);
+        return Error(StatusCodes.Status401Unauthorized, "Unauthorized", message);
     }
 
-    private static async Task<int> FailInjectedAsync(HttpContext context, int statusCode, TimeSpan? retryAfter)
+    private static JsonReply Injected(HttpContext context, int statusCode, TimeSpan? retryAfter)
     {
         if (retryAfter is { } wait)
         {
@@ -410,16 +390,17 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
 
         var (code, message) = statusCode switch
         {
-            StatusCodes.Status429TooManyRequests => ("Throttled",
-                "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached"),
+            StatusCodes.Status429TooManyRequests => (
+                "Throttled",
+                "Request was not processed because too many requests were received. " +
+                "Reason: VaultRequestTypeLimitReached"),
             StatusCodes.Status503ServiceUnavailable => ("ServiceUnavailable", "The vault is temporarily unavailable."),
             _ => ("InternalServerError", "The vault failed to process the request."),
         };
-        return await ErrorAsync(context, statusCode, code, message).ConfigureAwait(false);
+        return Error(statusCode, code, message);
     }
 
-    private static async Task<int> ErrorAsync(
-        HttpContext context, int statusCode, string code, string message, string? innerCode = null)
+    private static JsonReply Error(int statusCode, string code, string message, string? innerCode = null)
     {
         var error = new JsonObject { ["code"] = code, ["message"] = message };
         if (innerCode is not null)
@@ -427,8 +408,7 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
             error["innererror"] = new JsonObject { ["code"] = innerCode };
         }
 
-        await DoubleHttp.WriteJsonAsync(context, statusCode, new JsonObject { ["error"] = error }).ConfigureAwait(false);
-        return statusCode;
+        return new JsonReply(statusCode, new JsonObject { ["error"] = error });
     }
 
     private void AddServiceHeaders(HttpContext context)
@@ -538,7 +518,7 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
     private static partial void LogAnswered(ILogger logger, string method, string path, int statusCode);
 
     [LoggerMessage(EventId = 9021, EventName = "KeyVaultForbidden", Level = LogLevel.Information,
-        Message = "Key Vault double refused {Action} on {Resource} to principal {PrincipalObjectId}: no role assignment")]
+        Message = "Key Vault double refused {Action} on {Resource} to {PrincipalObjectId}: no role assignment")]
     private static partial void LogForbidden(ILogger logger, string principalObjectId, string action, string resource);
 
     [LoggerMessage(EventId = 9022, EventName = "KeyVaultSecretVersionSet", Level = LogLevel.Information,

@@ -59,7 +59,7 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
     /// <summary>The value for <c>IDENTITY_ENDPOINT</c>: <c>http://127.0.0.1:&lt;port&gt;/msi/token</c>.</summary>
     public Uri Endpoint { get; private set; } = null!;
 
-    /// <summary>The value for <c>IDENTITY_HEADER</c>, which every request must echo in <c>X-IDENTITY-HEADER</c>.</summary>
+    /// <summary>The value for <c>IDENTITY_HEADER</c>; every request must send it in <c>X-IDENTITY-HEADER</c>.</summary>
     public string IdentityHeader { get; }
 
     /// <summary>The function app's system-assigned identity.</summary>
@@ -96,13 +96,15 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
             identity.AddKnownResource(resource);
         }
 
-        identity._server = await LoopbackHttpServer.StartAsync(identity.HandleAsync, certificate: null, cancellationToken)
+        identity._server = await LoopbackHttpServer
+            .StartAsync(identity.HandleAsync, certificate: null, cancellationToken)
             .ConfigureAwait(false);
-        identity.Endpoint = new Uri($"http://127.0.0.1:{identity._server.Port.ToString(CultureInfo.InvariantCulture)}{TokenPath}");
+        var port = identity._server.Port.ToString(CultureInfo.InvariantCulture);
+        identity.Endpoint = new Uri($"http://127.0.0.1:{port}{TokenPath}");
         return identity;
     }
 
-    /// <summary>Lets the endpoint issue tokens for one more resource, such as <c>https://storage.azure.com</c>.</summary>
+    /// <summary>Lets the endpoint issue tokens for one more resource, e.g. <c>https://storage.azure.com</c>.</summary>
     public void AddKnownResource(string resource)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(resource);
@@ -136,35 +138,33 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
     private async Task HandleAsync(HttpContext context)
     {
         Interlocked.Increment(ref _requestCount);
-        var request = context.Request;
-        var resource = request.Query["resource"].ToString();
-        var (status, principal) = await AnswerAsync(context, resource).ConfigureAwait(false);
-        _requests.Enqueue(new ManagedIdentityRequest(_tenant.TimeProvider.GetUtcNow(), resource, principal?.ObjectId, status));
-        LogAnswered(_logger, resource, status);
+        var resource = context.Request.Query["resource"].ToString();
+        var (reply, principal) = await AnswerAsync(context, resource).ConfigureAwait(false);
+        await DoubleHttp.WriteJsonAsync(context, reply).ConfigureAwait(false);
+
+        var now = _tenant.TimeProvider.GetUtcNow();
+        _requests.Enqueue(new ManagedIdentityRequest(now, resource, principal?.ObjectId, reply.StatusCode));
+        LogAnswered(_logger, resource, reply.StatusCode);
     }
 
-    private async Task<(int Status, LocalPrincipal? Principal)> AnswerAsync(HttpContext context, string resource)
+    private async Task<(JsonReply Reply, LocalPrincipal? Principal)> AnswerAsync(HttpContext context, string resource)
     {
         var request = context.Request;
         if (!string.Equals(request.Path.Value?.TrimEnd('/'), TokenPath, StringComparison.OrdinalIgnoreCase))
         {
-            return await FailAsync(context, StatusCodes.Status404NotFound, "Not found.").ConfigureAwait(false);
+            return (Error(StatusCodes.Status404NotFound, "Not found."), null);
         }
 
         if (!HttpMethods.IsGet(request.Method))
         {
-            return await FailAsync(context, StatusCodes.Status405MethodNotAllowed, "Only GET is supported.")
-                .ConfigureAwait(false);
+            return (Error(StatusCodes.Status405MethodNotAllowed, "Only GET is supported."), null);
         }
 
         var header = Encoding.UTF8.GetBytes(request.Headers[IdentityHeaderName].ToString());
         if (!CryptographicOperations.FixedTimeEquals(header, _identityHeaderBytes))
         {
-            return await FailAsync(
-                context,
-                StatusCodes.Status401Unauthorized,
-                $"The {IdentityHeaderName} header is missing or does not match this instance's identity header.")
-                .ConfigureAwait(false);
+            var message = $"The {IdentityHeaderName} header is missing or does not match this instance's identity header.";
+            return (Error(StatusCodes.Status401Unauthorized, message), null);
         }
 
         if (Faults.Take() is { } fault)
@@ -177,48 +177,40 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
                     DoubleHttp.AddRetryAfter(context.Response, retryAfter, withMilliseconds: false);
                 }
 
-                return await FailAsync(context, injected, "An unexpected error occurred while fetching the AAD token.")
-                    .ConfigureAwait(false);
+                return (Error(injected, "An unexpected error occurred while fetching the AAD token."), null);
             }
         }
 
         var apiVersion = request.Query["api-version"].ToString();
         if (!string.Equals(apiVersion, ApiVersion, StringComparison.Ordinal))
         {
-            return await FailAsync(
-                context,
-                StatusCodes.Status400BadRequest,
-                $"The api-version '{apiVersion}' is not supported; use {ApiVersion}.").ConfigureAwait(false);
+            var message = $"The api-version '{apiVersion}' is not supported; use {ApiVersion}.";
+            return (Error(StatusCodes.Status400BadRequest, message), null);
         }
 
         if (string.IsNullOrWhiteSpace(resource) || !_resources.ContainsKey(resource.TrimEnd('/')))
         {
-            return await FailAsync(
-                context,
-                StatusCodes.Status400BadRequest,
-                $"No token can be issued for resource '{resource}': the local tenant does not know it.")
-                .ConfigureAwait(false);
+            var message = $"No token can be issued for resource '{resource}': the local tenant does not know it.";
+            return (Error(StatusCodes.Status400BadRequest, message), null);
         }
 
-        var principal = SelectIdentity(request);
-        if (principal is null)
+        if (SelectIdentity(request) is not { } principal)
         {
-            return await FailAsync(context, StatusCodes.Status400BadRequest, "Unable to load the proper Managed Identity.")
-                .ConfigureAwait(false);
+            return (Error(StatusCodes.Status400BadRequest, "Unable to load the proper Managed Identity."), null);
         }
 
         var audience = resource.TrimEnd('/');
         var (token, expiresOn) = _tenant.IssueToken(principal, audience, TokenLifetime);
         _tokensByResource.AddOrUpdate(audience, 1, static (_, count) => count + 1);
-        await DoubleHttp.WriteJsonAsync(context, StatusCodes.Status200OK, new JsonObject
+        var body = new JsonObject
         {
             ["access_token"] = token,
             ["expires_on"] = expiresOn.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
             ["resource"] = resource,
             ["token_type"] = "Bearer",
             ["client_id"] = principal.ClientId,
-        }).ConfigureAwait(false);
-        return (StatusCodes.Status200OK, principal);
+        };
+        return (new JsonReply(StatusCodes.Status200OK, body), principal);
     }
 
     // Without an id parameter the request is for the system-assigned identity, as on App Service.
@@ -236,16 +228,12 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
         return SystemAssigned;
     }
 
-    private static async Task<(int, LocalPrincipal?)> FailAsync(HttpContext context, int statusCode, string message)
+    private static JsonReply Error(int statusCode, string message) => new(statusCode, new JsonObject
     {
-        await DoubleHttp.WriteJsonAsync(context, statusCode, new JsonObject
-        {
-            ["statusCode"] = statusCode,
-            ["message"] = message,
-            ["correlationId"] = Guid.NewGuid().ToString(),
-        }).ConfigureAwait(false);
-        return (statusCode, null);
-    }
+        ["statusCode"] = statusCode,
+        ["message"] = message,
+        ["correlationId"] = Guid.NewGuid().ToString(),
+    });
 
     [LoggerMessage(EventId = 9010, EventName = "ManagedIdentityAnswered", Level = LogLevel.Debug,
         Message = "Managed identity double answered a token request for '{Resource}' with {StatusCode}")]

@@ -20,9 +20,13 @@ internal enum OpenAIAuthentication
 }
 
 /// <summary>One request the Azure OpenAI double answered. Never holds a key, a token or message text.</summary>
-/// <param name="Authentication">How the request authenticated; <see cref="OpenAIAuthentication.None"/> when it failed to.</param>
+/// <param name="Authentication">How it authenticated; <see cref="OpenAIAuthentication.None"/> when it did not.</param>
 internal sealed record AzureOpenAIRequest(
-    DateTimeOffset At, string? Deployment, OpenAIAuthentication Authentication, string? PrincipalObjectId, int StatusCode);
+    DateTimeOffset At,
+    string? Deployment,
+    OpenAIAuthentication Authentication,
+    string? PrincipalObjectId,
+    int StatusCode);
 
 /// <summary>
 /// An Azure OpenAI account served over HTTPS at <c>https://&lt;account&gt;.openai.localhost:&lt;port&gt;/</c>,
@@ -42,7 +46,7 @@ internal sealed record AzureOpenAIRequest(
 /// </remarks>
 internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
 {
-    /// <summary>The audience of tokens for Azure OpenAI (scope <c>https://cognitiveservices.azure.com/.default</c>).</summary>
+    /// <summary>The audience of Azure OpenAI tokens, scope <c>https://cognitiveservices.azure.com/.default</c>.</summary>
     public const string TokenAudience = "https://cognitiveservices.azure.com";
 
     private const int RequestLimitPerMinute = 1_000;
@@ -77,7 +81,7 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
         _windowStart = tenant.TimeProvider.GetUtcNow();
     }
 
-    /// <summary><c>https://&lt;account&gt;.openai.localhost:&lt;port&gt;/</c>, reachable through the loopback proxy.</summary>
+    /// <summary><c>https://&lt;account&gt;.openai.localhost:&lt;port&gt;/</c>, reached through the proxy.</summary>
     public Uri Endpoint { get; private set; } = null!;
 
     /// <summary>The port on 127.0.0.1; the proxy must allow it.</summary>
@@ -106,12 +110,13 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(serverCertificate);
-        var account = new AzureOpenAIDouble(tenant, options ?? new AzureOpenAIDoubleOptions(), logger ?? NullLogger.Instance);
+        var account = new AzureOpenAIDouble(
+            tenant, options ?? new AzureOpenAIDoubleOptions(), logger ?? NullLogger.Instance);
         account._server = await LoopbackHttpServer.StartAsync(account.HandleAsync, serverCertificate, cancellationToken)
             .ConfigureAwait(false);
         account.Port = account._server.Port;
-        account.Endpoint = new Uri(
-            $"https://{account._options.AccountName}.openai.localhost:{account.Port.ToString(CultureInfo.InvariantCulture)}/");
+        var port = account.Port.ToString(CultureInfo.InvariantCulture);
+        account.Endpoint = new Uri($"https://{account._options.AccountName}.openai.localhost:{port}/");
         return account;
     }
 
@@ -173,31 +178,38 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
     }
 
     // 32 hex characters like a real key, behind a prefix that makes it obviously fake and names its slot.
-    private static string NewKey(KeyName keyName) =>
-        $"fake-aoai-{keyName.ToString().ToLowerInvariant()}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}";
+    private static string NewKey(KeyName keyName)
+    {
+        var slot = keyName.ToString().ToLowerInvariant();
+        return $"fake-aoai-{slot}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}";
+    }
 
     private async Task HandleAsync(HttpContext context)
     {
         AddServiceHeaders(context);
-        var outcome = await AnswerAsync(context).ConfigureAwait(false);
+        var segments = (context.Request.Path.Value ?? "/").Trim('/').Split('/');
+        var deployment = segments is ["openai", "deployments", var named, "chat", "completions"] ? named : null;
+        var (reply, caller) = await AnswerAsync(context, deployment).ConfigureAwait(false);
+        await DoubleHttp.WriteJsonAsync(context, reply).ConfigureAwait(false);
+
+        var now = _tenant.TimeProvider.GetUtcNow();
         _requests.Enqueue(new AzureOpenAIRequest(
-            _tenant.TimeProvider.GetUtcNow(), outcome.Deployment, outcome.Authentication, outcome.Principal, outcome.Status));
-        LogAnswered(_logger, outcome.Deployment ?? "(none)", outcome.Authentication, outcome.Status);
+            now, deployment, caller.Authentication, caller.PrincipalObjectId, reply.StatusCode));
+        LogAnswered(_logger, deployment ?? "(none)", caller.Authentication, reply.StatusCode);
     }
 
-    private async Task<Outcome> AnswerAsync(HttpContext context)
+    private async Task<(JsonReply Reply, Caller Caller)> AnswerAsync(HttpContext context, string? deployment)
     {
         var request = context.Request;
-        var segments = (request.Path.Value ?? "/").Trim('/').Split('/');
-        if (segments is not ["openai", "deployments", var deployment, "chat", "completions"] || !HttpMethods.IsPost(request.Method))
+        if (deployment is null || !HttpMethods.IsPost(request.Method))
         {
-            return new(await ErrorAsync(context, 404, "404", "Resource not found").ConfigureAwait(false), null);
+            return (ResourceNotFound(), Caller.Anonymous);
         }
 
-        var (authentication, principal, refusal) = await AuthenticateAsync(context).ConfigureAwait(false);
+        var (caller, refusal) = Authenticate(context);
         if (refusal is { } refused)
         {
-            return new(refused, deployment);
+            return (refused, caller);
         }
 
         if (Faults.Take() is { } fault)
@@ -205,39 +217,39 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
             await Task.Delay(fault.Delay, _tenant.TimeProvider, context.RequestAborted).ConfigureAwait(false);
             if (fault.StatusCode is { } injected)
             {
-                return new(await FailInjectedAsync(context, injected, fault.RetryAfter).ConfigureAwait(false), deployment, authentication, principal);
+                return (Injected(context, injected, fault.RetryAfter), caller);
             }
         }
 
-        if (!s_apiVersions.Contains(request.Query["api-version"].ToString(), StringComparer.Ordinal))
+        var apiVersion = request.Query["api-version"].ToString();
+        if (!s_apiVersions.Contains(apiVersion, StringComparer.Ordinal))
         {
-            return new(await ErrorAsync(context, 404, "404", "Resource not found").ConfigureAwait(false), deployment, authentication, principal);
+            return (ResourceNotFound(), caller);
         }
 
         if (!_deployments.TryGetValue(deployment, out var model))
         {
-            return new(await ErrorAsync(
-                context,
+            return (Error(
                 StatusCodes.Status404NotFound,
                 "DeploymentNotFound",
-                "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, " +
-                "please wait a moment and try again.").ConfigureAwait(false), deployment, authentication, principal);
+                "The API deployment for this resource does not exist. If you created the deployment within the last " +
+                "5 minutes, please wait a moment and try again."), caller);
         }
 
         var body = await DoubleHttp.TryReadJsonAsync(request).ConfigureAwait(false);
         if (body is not JsonObject json)
         {
-            return new(await ErrorAsync(context, 400, "BadRequest", "The request body is not a valid JSON object.")
-                .ConfigureAwait(false), deployment, authentication, principal);
+            const string message = "The request body is not a valid JSON object.";
+            return (Error(StatusCodes.Status400BadRequest, "BadRequest", message), caller);
         }
 
         if (json["messages"] is not JsonArray { Count: > 0 } messages)
         {
-            return new(await ErrorAsync(context, 400, "BadRequest", "'messages' must be a non-empty array.", param: "messages")
-                .ConfigureAwait(false), deployment, authentication, principal);
+            const string message = "'messages' must be a non-empty array.";
+            return (Error(StatusCodes.Status400BadRequest, "BadRequest", message, param: "messages"), caller);
         }
 
-        var apiKey = authentication is OpenAIAuthentication.Key1 or OpenAIAuthentication.Key2
+        var apiKey = caller.Authentication is OpenAIAuthentication.Key1 or OpenAIAuthentication.Key2
             ? request.Headers["api-key"].ToString()
             : null;
         var reply = DeterministicChatModel.Reply(
@@ -247,80 +259,76 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
             () => "call_" + Interlocked.Increment(ref _toolCallCounter).ToString(CultureInfo.InvariantCulture));
         AddRateLimitHeaders(context, reply.PromptTokens + reply.CompletionTokens);
         context.Response.Headers["x-ms-deployment-name"] = deployment;
-        await DoubleHttp.WriteJsonAsync(context, StatusCodes.Status200OK, Completion(reply, model)).ConfigureAwait(false);
-        return new(StatusCodes.Status200OK, deployment, authentication, principal);
+        return (new JsonReply(StatusCodes.Status200OK, Completion(reply, model)), caller);
     }
 
-    private async Task<(OpenAIAuthentication, string?, int?)> AuthenticateAsync(HttpContext context)
+    private (Caller Caller, JsonReply? Refusal) Authenticate(HttpContext context)
     {
         var request = context.Request;
         if (request.Headers.TryGetValue("api-key", out var keyHeader))
         {
-            if (!KeyAuthenticationEnabled)
-            {
-                return (OpenAIAuthentication.None, null, await ErrorAsync(
-                    context,
+            return KeyAuthenticationEnabled
+                ? AuthenticateKey(keyHeader.ToString())
+                : (Caller.Anonymous, Error(
                     StatusCodes.Status401Unauthorized,
                     "AuthenticationTypeDisabled",
-                    "Key based authentication is disabled for this resource.").ConfigureAwait(false));
-            }
-
-            var presented = Encoding.UTF8.GetBytes(keyHeader.ToString());
-            string key1, key2;
-            lock (_gate)
-            {
-                (key1, key2) = (_key1, _key2);
-            }
-
-            // Both comparisons always run, so timing does not tell which slot a guess came close to.
-            var isKey1 = CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(key1));
-            var isKey2 = CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(key2));
-            if (isKey1 || isKey2)
-            {
-                return (isKey1 ? OpenAIAuthentication.Key1 : OpenAIAuthentication.Key2, null, null);
-            }
-
-            return (OpenAIAuthentication.None, null, await ErrorAsync(
-                context,
-                StatusCodes.Status401Unauthorized,
-                "401",
-                "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an " +
-                "active subscription and use a correct regional API endpoint for your resource.").ConfigureAwait(false));
+                    "Key based authentication is disabled for this resource."));
         }
 
         if (DoubleHttp.BearerToken(request) is not { } token)
         {
-            return (OpenAIAuthentication.None, null, await ErrorAsync(
-                context,
+            return (Caller.Anonymous, Error(
                 StatusCodes.Status401Unauthorized,
                 "401",
-                "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.")
-                .ConfigureAwait(false));
+                "Access denied due to missing subscription key. Make sure to include subscription key when making " +
+                "requests to an API."));
         }
 
         var validation = _tenant.Validate(token, TokenAudience);
         if (!validation.IsValid)
         {
-            return (OpenAIAuthentication.None, null, await ErrorAsync(
-                context,
+            return (Caller.Anonymous, Error(
                 StatusCodes.Status401Unauthorized,
                 "401",
-                $"Unauthorized. Access token is missing, invalid, audience is incorrect ({TokenAudience}), or have expired.")
-                .ConfigureAwait(false));
+                $"Unauthorized. Access token is missing, invalid, audience is incorrect ({TokenAudience}), " +
+                "or have expired."));
         }
 
         var principal = validation.Claims!.ObjectId;
         if (RoleAssignments.FindGrant(principal, AzureRoles.Actions.ChatCompletions, ResourceId) is null)
         {
-            return (OpenAIAuthentication.None, principal, await ErrorAsync(
-                context,
+            return (new Caller(OpenAIAuthentication.None, principal), Error(
                 StatusCodes.Status401Unauthorized,
                 "PermissionDenied",
-                $"The principal `{principal}` lacks the required data action `{AzureRoles.Actions.ChatCompletions}` to perform " +
-                "`POST /openai/deployments/{deployment-id}/chat/completions` operation.").ConfigureAwait(false));
+                $"The principal `{principal}` lacks the required data action `{AzureRoles.Actions.ChatCompletions}` " +
+                "to perform `POST /openai/deployments/{deployment-id}/chat/completions` operation."));
         }
 
-        return (OpenAIAuthentication.Bearer, principal, null);
+        return (new Caller(OpenAIAuthentication.Bearer, principal), null);
+    }
+
+    private (Caller Caller, JsonReply? Refusal) AuthenticateKey(string presentedKey)
+    {
+        var presented = Encoding.UTF8.GetBytes(presentedKey);
+        string key1, key2;
+        lock (_gate)
+        {
+            (key1, key2) = (_key1, _key2);
+        }
+
+        // Both comparisons always run, so timing does not tell which slot a guess came close to.
+        var isKey1 = CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(key1));
+        var isKey2 = CryptographicOperations.FixedTimeEquals(presented, Encoding.UTF8.GetBytes(key2));
+        if (isKey1 || isKey2)
+        {
+            return (new Caller(isKey1 ? OpenAIAuthentication.Key1 : OpenAIAuthentication.Key2, null), null);
+        }
+
+        return (Caller.Anonymous, Error(
+            StatusCodes.Status401Unauthorized,
+            "401",
+            "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key " +
+            "for an active subscription and use a correct regional API endpoint for your resource."));
     }
 
     private JsonObject Completion(ChatReply reply, string model)
@@ -385,7 +393,7 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
         };
     }
 
-    private async Task<int> FailInjectedAsync(HttpContext context, int statusCode, TimeSpan? retryAfter)
+    private JsonReply Injected(HttpContext context, int statusCode, TimeSpan? retryAfter)
     {
         if (retryAfter is { } wait)
         {
@@ -394,22 +402,23 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
 
         if (statusCode != StatusCodes.Status429TooManyRequests)
         {
-            return await ErrorAsync(context, statusCode, "InternalServerError", "The server had an error while processing your request.")
-                .ConfigureAwait(false);
+            return Error(statusCode, "InternalServerError", "The server had an error while processing your request.");
         }
 
         AddRateLimitHeaders(context, tokens: 0);
-        var seconds = (long)Math.Ceiling((retryAfter ?? TimeSpan.Zero).TotalSeconds);
-        return await ErrorAsync(
-            context,
+        var apiVersion = context.Request.Query["api-version"].ToString();
+        var wholeSeconds = (long)Math.Ceiling((retryAfter ?? TimeSpan.Zero).TotalSeconds);
+        var seconds = wholeSeconds.ToString(CultureInfo.InvariantCulture);
+        return Error(
             statusCode,
             "429",
-            "Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate " +
-            $"limit of your current OpenAI S0 pricing tier. Please retry after {seconds.ToString(CultureInfo.InvariantCulture)} " +
-            "seconds.").ConfigureAwait(false);
+            $"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version {apiVersion} have " +
+            $"exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after {seconds} seconds.");
     }
 
-    private static async Task<int> ErrorAsync(HttpContext context, int statusCode, string code, string message, string? param = null)
+    private static JsonReply ResourceNotFound() => Error(StatusCodes.Status404NotFound, "404", "Resource not found");
+
+    private static JsonReply Error(int statusCode, string code, string message, string? param = null)
     {
         var error = new JsonObject { ["code"] = code, ["message"] = message };
         if (param is not null)
@@ -418,8 +427,7 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
             error["type"] = "invalid_request_error";
         }
 
-        await DoubleHttp.WriteJsonAsync(context, statusCode, new JsonObject { ["error"] = error }).ConfigureAwait(false);
-        return statusCode;
+        return new JsonReply(statusCode, new JsonObject { ["error"] = error });
     }
 
     private void AddServiceHeaders(HttpContext context)
@@ -460,15 +468,15 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
         headers["x-ratelimit-remaining-tokens"] = remainingTokens.ToString(CultureInfo.InvariantCulture);
     }
 
-    private sealed record Outcome(
-        int Status,
-        string? Deployment,
-        OpenAIAuthentication Authentication = OpenAIAuthentication.None,
-        string? Principal = null);
+    private readonly record struct Caller(OpenAIAuthentication Authentication, string? PrincipalObjectId)
+    {
+        public static Caller Anonymous => new(OpenAIAuthentication.None, null);
+    }
 
     [LoggerMessage(EventId = 9040, EventName = "AzureOpenAIAnswered", Level = LogLevel.Debug,
-        Message = "Azure OpenAI double answered a chat request to deployment {Deployment} ({Authentication}) with {StatusCode}")]
-    private static partial void LogAnswered(ILogger logger, string deployment, OpenAIAuthentication authentication, int statusCode);
+        Message = "Azure OpenAI double answered a chat request to {Deployment} ({Authentication}) with {StatusCode}")]
+    private static partial void LogAnswered(
+        ILogger logger, string deployment, OpenAIAuthentication authentication, int statusCode);
 
     [LoggerMessage(EventId = 9041, EventName = "AzureOpenAIKeyRegenerated", Level = LogLevel.Information,
         Message = "Azure OpenAI double regenerated {KeyName}")]

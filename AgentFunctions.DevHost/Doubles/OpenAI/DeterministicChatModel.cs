@@ -8,12 +8,14 @@ namespace AgentFunctions.DevHost.Doubles;
 /// <summary>A function call the model asks for; <see cref="Arguments"/> is a JSON string, as on the wire.</summary>
 internal sealed record ChatToolCall(string Id, string Name, string Arguments);
 
-/// <summary>What the model answers: text with finish reason <c>stop</c>, or tool calls with <c>tool_calls</c>.</summary>
+/// <summary>The model's answer: text with finish reason <c>stop</c>, or tool calls with <c>tool_calls</c>.</summary>
 internal sealed record ChatReply(
     string? Content, IReadOnlyList<ChatToolCall> ToolCalls, string FinishReason, int PromptTokens, int CompletionTokens)
 {
-    // The content can repeat an API key (the injection rule), so the generated ToString, which would print it, is replaced.
-    public override string ToString() => $"ChatReply {{ FinishReason = {FinishReason}, ToolCalls = {ToolCalls.Count} }}";
+    // The content can repeat an API key (the injection rule), so the generated ToString, which would print it,
+    // is replaced.
+    public override string ToString() =>
+        $"ChatReply {{ FinishReason = {FinishReason}, ToolCalls = {ToolCalls.Count} }}";
 }
 
 /// <summary>
@@ -46,7 +48,8 @@ internal static partial class DeterministicChatModel
     public const string TimeToolName = "get_current_time";
     public const string CalculatorToolName = "calculate";
 
-    public static ChatReply Reply(JsonArray messages, IReadOnlySet<string> offeredTools, string? apiKey, Func<string> nextToolCallId)
+    public static ChatReply Reply(
+        JsonArray messages, IReadOnlySet<string> offeredTools, string? apiKey, Func<string> nextToolCallId)
     {
         ArgumentNullException.ThrowIfNull(messages);
         ArgumentNullException.ThrowIfNull(offeredTools);
@@ -58,7 +61,8 @@ internal static partial class DeterministicChatModel
             return Answer(CombineToolResults(messages), promptTokens);
         }
 
-        var lastUserText = messages.LastOrDefault(message => RoleOf(message) == "user") is { } user ? TextOf(user) : string.Empty;
+        var lastUser = messages.LastOrDefault(message => RoleOf(message) == "user");
+        var lastUserText = lastUser is null ? string.Empty : TextOf(lastUser);
         if (lastUserText.Contains("api key", StringComparison.OrdinalIgnoreCase) ||
             lastUserText.Contains("your key", StringComparison.OrdinalIgnoreCase))
         {
@@ -68,12 +72,14 @@ internal static partial class DeterministicChatModel
         if (RoleOf(messages[^1]) == "user" && offeredTools.Count > 0)
         {
             var calls = new List<ChatToolCall>();
-            if (offeredTools.Contains(TimeToolName) && lastUserText.Contains("time", StringComparison.OrdinalIgnoreCase))
+            if (offeredTools.Contains(TimeToolName) &&
+                lastUserText.Contains("time", StringComparison.OrdinalIgnoreCase))
             {
                 calls.Add(new ChatToolCall(nextToolCallId(), TimeToolName, """{"timeZone":"UTC"}"""));
             }
 
-            if (offeredTools.Contains(CalculatorToolName) && ArithmeticExpression().Match(lastUserText) is { Success: true } match)
+            if (offeredTools.Contains(CalculatorToolName) &&
+                ArithmeticExpression().Match(lastUserText) is { Success: true } match)
             {
                 var arguments = new JsonObject { ["expression"] = match.Value.Trim() }.ToJsonString(DoubleHttp.Json);
                 calls.Add(new ChatToolCall(nextToolCallId(), CalculatorToolName, arguments));
@@ -98,7 +104,7 @@ internal static partial class DeterministicChatModel
         }
 
         return (request["tools"] as JsonArray ?? [])
-            .Select(tool => tool?["function"]?["name"] is JsonValue name && name.TryGetValue<string>(out var value) ? value : null)
+            .Select(tool => StringOf(tool?["function"]?["name"]))
             .OfType<string>()
             .ToHashSet(StringComparer.Ordinal);
     }
@@ -126,7 +132,9 @@ internal static partial class DeterministicChatModel
         for (var i = firstTool; i < messages.Count; i++)
         {
             var callId = StringOf(messages[i]?["tool_call_id"]);
-            var name = callId is not null && namesById.TryGetValue(callId, out var known) ? known : StringOf(messages[i]?["name"]) ?? "tool";
+            var name = callId is not null && namesById.TryGetValue(callId, out var known)
+                ? known
+                : StringOf(messages[i]?["name"]) ?? "tool";
             if (answer.Length > 0)
             {
                 answer.Append(' ');
