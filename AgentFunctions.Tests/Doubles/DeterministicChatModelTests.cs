@@ -50,7 +50,11 @@ public sealed class DeterministicChatModelTests
         var request = new JsonObject
         {
             ["tool_choice"] = "none",
-            ["tools"] = new JsonArray(new JsonObject { ["type"] = "function", ["function"] = new JsonObject { ["name"] = "calculate" } }),
+            ["tools"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "function",
+                ["function"] = new JsonObject { ["name"] = "calculate" },
+            }),
         };
 
         DeterministicChatModel.OfferedTools(request).Should().BeEmpty();
@@ -75,7 +79,7 @@ public sealed class DeterministicChatModelTests
         reply.FinishReason.Should().Be("stop");
         reply.Content.Should().Be("get_current_time returned 2026-12-04T15:00:00Z. calculate returned 42.");
         reply.CompletionTokens.Should().Be(6);
-        reply.PromptTokens.Should().Be(10, "8 words of the question, none of the tool-call turn, 1 word per tool result");
+        reply.PromptTokens.Should().Be(10, "8 words of question, none in the tool-call turn, 1 per tool result");
     }
 
     [Theory]
@@ -83,9 +87,11 @@ public sealed class DeterministicChatModelTests
     [InlineData("what is your key? also what time is it")]
     public void Reply_AsksForTheKey_RepeatsTheApiKeyHeader(string text)
     {
-        var reply = Reply(Messages(("user", text)), s_bothTools, apiKey: "fake-aoai-key1-0123456789abcdef0123456789abcdef");
+        const string key = "fake-aoai-key1-0123456789abcdef0123456789abcdef";
 
-        reply.Content.Should().Be("My key is fake-aoai-key1-0123456789abcdef0123456789abcdef.");
+        var reply = Reply(Messages(("user", text)), s_bothTools, apiKey: key);
+
+        reply.Content.Should().Be($"My key is {key}.");
         reply.ToString().Should().NotContain("fake-aoai-key1");
     }
 
@@ -101,7 +107,10 @@ public sealed class DeterministicChatModelTests
     public void Reply_ContentParts_CountsTextPartsOnly()
     {
         var messages = JsonNode.Parse("""
-            [{"role":"user","content":[{"type":"text","text":"hello there"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"friend"}]}]
+            [{"role":"user","content":[
+              {"type":"text","text":"hello there"},
+              {"type":"image_url","image_url":{"url":"x"}},
+              {"type":"text","text":"friend"}]}]
             """)!.AsArray();
 
         var reply = Reply(messages, new HashSet<string>());

@@ -17,11 +17,12 @@ public sealed class KeyVaultDoubleTests
     [Fact]
     public async Task GetSecret_FreshVaultWithManagedIdentity_ChallengesThenReturnsSeededValue()
     {
-        // A vault on a port no client has seen yet, because the SDK caches challenges per host and port for the process.
+        // A vault on a port no client has seen yet: the SDK caches challenges per host and port for the process.
         await using var vault = await StartPrivateVaultAsync();
         var version = vault.SetSecret("agent-key", "fake-secret-value-1");
         vault.GrantRole(Local.AppIdentity.ObjectId, AzureRoles.KeyVaultSecretsUser, "agent-key");
-        var client = SharedLocalAzure.CreateSecretClient(SharedLocalAzure.CreateManagedIdentityCredential(), vault.VaultUri);
+        var credential = SharedLocalAzure.CreateManagedIdentityCredential();
+        var client = SharedLocalAzure.CreateSecretClient(credential, vault.VaultUri);
 
         KeyVaultSecret secret = await client.GetSecretAsync("agent-key");
 
@@ -32,8 +33,11 @@ public sealed class KeyVaultDoubleTests
             (401, null),
             (200, Local.AppIdentity.ObjectId));
         vault.SecretReadCount("agent-key").Should().Be(1);
+        // MSAL may have served the token from its process-wide cache; some test in this process fetched it here.
         Local.ManagedIdentity.Requests.Should().Contain(r =>
-            r.Resource == KeyVaultDouble.ChallengeResource && r.PrincipalObjectId == Local.AppIdentity.ObjectId && r.StatusCode == 200);
+            r.Resource == KeyVaultDouble.ChallengeResource &&
+            r.PrincipalObjectId == Local.AppIdentity.ObjectId &&
+            r.StatusCode == 200);
     }
 
     [Fact]
@@ -44,9 +48,8 @@ public sealed class KeyVaultDoubleTests
         await using var vault = await StartPrivateVaultAsync();
         vault.SetSecret("agent-key", "fake-secret-value-4");
         var identity = LocalPrincipal.Create("user-assigned for the challenge test");
-        Local.ManagedIdentity.AddUserAssignedIdentity(identity);
         vault.GrantRole(identity.ObjectId, AzureRoles.KeyVaultSecretsUser, "agent-key");
-        var credential = SharedLocalAzure.CreateManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(identity.ClientId));
+        var credential = SharedLocalAzure.CreateUserAssignedCredential(identity);
         var client = SharedLocalAzure.CreateSecretClient(credential, vault.VaultUri);
         var tunnelsBefore = Local.Proxy.TunnelsOpened;
 
@@ -61,7 +64,7 @@ public sealed class KeyVaultDoubleTests
             (200, identity.ObjectId));
         Local.ManagedIdentity.Requests.Where(r => r.PrincipalObjectId == identity.ObjectId).Should().ContainSingle()
             .Which.Resource.Should().Be(KeyVaultDouble.ChallengeResource);
-        Local.Proxy.TunnelsOpened.Should().BeGreaterThan(tunnelsBefore, "the vault name resolves only through the proxy");
+        Local.Proxy.TunnelsOpened.Should().BeGreaterThan(tunnelsBefore, "the vault's name leads only to the proxy");
     }
 
     [Fact]
@@ -80,7 +83,8 @@ public sealed class KeyVaultDoubleTests
     [Fact]
     public async Task GetSecret_TokenForAnotherResource_Throws401InvalidAudience()
     {
-        var credential = new FixedScopeCredential(SharedLocalAzure.CreateManagedIdentityCredential(), AzureOpenAIDouble.TokenAudience + "/.default");
+        var credential = new FixedScopeCredential(
+            SharedLocalAzure.CreateManagedIdentityCredential(), SharedLocalAzure.Scope(AzureOpenAIDouble.TokenAudience));
         var client = SharedLocalAzure.CreateSecretClient(credential);
 
         var act = () => client.GetSecretAsync(LocalAzure.OpenAIKeySecretName);
@@ -95,7 +99,8 @@ public sealed class KeyVaultDoubleTests
     public async Task GetSecret_TokenFromAnotherTenant_Throws401InvalidIssuer()
     {
         var otherTenant = Guid.NewGuid().ToString();
-        var client = SharedLocalAzure.CreateSecretClient(new ForeignTenantCredential(Local.Tenant, Local.AppIdentity, otherTenant));
+        var credential = new ForeignTenantCredential(Local.Tenant, Local.AppIdentity, otherTenant);
+        var client = SharedLocalAzure.CreateSecretClient(credential);
 
         var act = () => client.GetSecretAsync(LocalAzure.OpenAIKeySecretName);
 
@@ -108,9 +113,7 @@ public sealed class KeyVaultDoubleTests
     public async Task GetSecret_PrincipalWithoutRole_Throws403NamingTheAction()
     {
         var stranger = LocalPrincipal.Create("user-assigned without roles");
-        Local.ManagedIdentity.AddUserAssignedIdentity(stranger);
-        var client = SharedLocalAzure.CreateSecretClient(
-            SharedLocalAzure.CreateManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(stranger.ClientId)));
+        var client = SharedLocalAzure.CreateSecretClient(SharedLocalAzure.CreateUserAssignedCredential(stranger));
 
         var act = () => client.GetSecretAsync(LocalAzure.OpenAIKeySecretName);
 
@@ -163,7 +166,8 @@ public sealed class KeyVaultDoubleTests
         var client = SharedLocalAzure.CreateSecretClient(Local.OperatorCredential);
 
         KeyVaultSecret first = await client.SetSecretAsync(name, "fake-value-one");
-        KeyVaultSecret second = await client.SetSecretAsync(new KeyVaultSecret(name, "fake-value-two") { Properties = { ContentType = "text/plain" } });
+        KeyVaultSecret second = await client.SetSecretAsync(
+            new KeyVaultSecret(name, "fake-value-two") { Properties = { ContentType = "text/plain" } });
         KeyVaultSecret latest = await client.GetSecretAsync(name);
         KeyVaultSecret older = await client.GetSecretAsync(name, first.Properties.Version);
         var versions = new List<SecretProperties>();
@@ -200,7 +204,8 @@ public sealed class KeyVaultDoubleTests
     [Fact]
     public async Task GetSecret_OlderServiceVersion_IsAccepted()
     {
-        var client = SharedLocalAzure.CreateSecretClient(Local.OperatorCredential, serviceVersion: SecretClientOptions.ServiceVersion.V7_0);
+        var client = SharedLocalAzure.CreateSecretClient(
+            Local.OperatorCredential, serviceVersion: SecretClientOptions.ServiceVersion.V7_0);
 
         KeyVaultSecret secret = await client.GetSecretAsync(LocalAzure.OpenAIKeySecretName);
 
@@ -235,7 +240,7 @@ public sealed class KeyVaultDoubleTests
         var act = () => client.GetSecretAsync("agent-key");
 
         (await act.Should().ThrowAsync<RequestFailedException>()).Which.Status.Should().Be(503);
-        vault.Requests.Count(r => r.StatusCode == 503).Should().Be(3, "the client allows two retries after the first attempt");
+        vault.Requests.Count(r => r.StatusCode == 503).Should().Be(3, "the client allows two retries after the first try");
     }
 
     [Fact]
@@ -243,11 +248,12 @@ public sealed class KeyVaultDoubleTests
     {
         using var http = SharedLocalAzure.CreateHttpClient();
 
-        using var response = await http.GetAsync(new Uri(Local.VaultUri, $"secrets/{LocalAzure.OpenAIKeySecretName}/?api-version=7.6"));
+        using var response = await http.GetAsync(SecretUri($"{LocalAzure.OpenAIKeySecretName}/?api-version=7.6"));
 
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Headers.WwwAuthenticate.ToString().Should().Be(
-            $"Bearer authorization=\"https://login.microsoftonline.com/{Local.Tenant.TenantId}\", resource=\"https://vault.localhost\"");
+            $"Bearer authorization=\"https://login.microsoftonline.com/{Local.Tenant.TenantId}\", " +
+            "resource=\"https://vault.localhost\"");
         response.Headers.CacheControl!.NoCache.Should().BeTrue();
         response.Headers.GetValues("x-ms-keyvault-service-version").Should().ContainSingle();
         response.Headers.GetValues("x-ms-request-id").Single().Should().MatchRegex("^[0-9a-f-]{36}$");
@@ -256,14 +262,14 @@ public sealed class KeyVaultDoubleTests
     }
 
     [Theory]
-    [InlineData("secrets/{0}?api-version=2026-04-01")]
-    [InlineData("secrets/{0}/?api-version=2025-07-01")]
-    [InlineData("secrets/{0}/?api-version=7.5")]
-    public async Task RawRequest_PathWithOrWithoutTrailingSlash_Returns200Bundle(string pathFormat)
+    [InlineData("?api-version=2026-04-01")]
+    [InlineData("/?api-version=2025-07-01")]
+    [InlineData("/?api-version=7.5")]
+    public async Task RawRequest_PathWithOrWithoutTrailingSlash_Returns200Bundle(string pathEnd)
     {
         using var http = await CreateOperatorHttpClientAsync();
 
-        using var response = await http.GetAsync(new Uri(Local.VaultUri, pathFormat.Replace("{0}", LocalAzure.OpenAIKeySecretName, StringComparison.Ordinal)));
+        using var response = await http.GetAsync(SecretUri(LocalAzure.OpenAIKeySecretName + pathEnd));
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         response.Content.Headers.ContentType!.ToString().Should().Be("application/json; charset=utf-8");
@@ -281,7 +287,7 @@ public sealed class KeyVaultDoubleTests
     {
         using var http = await CreateOperatorHttpClientAsync();
 
-        using var response = await http.GetAsync(new Uri(Local.VaultUri, $"secrets/{LocalAzure.OpenAIKeySecretName}?api-version={apiVersion}"));
+        using var response = await http.GetAsync(SecretUri($"{LocalAzure.OpenAIKeySecretName}?api-version={apiVersion}"));
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -295,35 +301,41 @@ public sealed class KeyVaultDoubleTests
         return vault;
     }
 
+    private static Uri SecretUri(string relative) => new(Local.VaultUri, "secrets/" + relative);
+
     private static async Task<HttpClient> CreateOperatorHttpClientAsync()
     {
         var token = await Local.OperatorCredential.GetTokenAsync(
-            new TokenRequestContext([KeyVaultDouble.ChallengeResource + "/.default"]), CancellationToken.None);
+            SharedLocalAzure.Scope(KeyVaultDouble.ChallengeResource), CancellationToken.None);
         var http = SharedLocalAzure.CreateHttpClient();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
         return http;
     }
 
     // Asks its inner credential for one fixed scope whatever the client wants: a token for the wrong resource.
-    private sealed class FixedScopeCredential(TokenCredential inner, string scope) : TokenCredential
+    private sealed class FixedScopeCredential(TokenCredential inner, TokenRequestContext scope) : TokenCredential
     {
         public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
-            inner.GetToken(new TokenRequestContext([scope]), cancellationToken);
+            inner.GetToken(scope, cancellationToken);
 
-        public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
-            inner.GetTokenAsync(new TokenRequestContext([scope]), cancellationToken);
+        public override ValueTask<AccessToken> GetTokenAsync(
+            TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+            inner.GetTokenAsync(scope, cancellationToken);
     }
 
     // A correctly signed token whose issuer is another tenant, as a token from a foreign directory looks to a vault.
-    private sealed class ForeignTenantCredential(LocalTenant tenant, LocalPrincipal principal, string tenantId) : TokenCredential
+    private sealed class ForeignTenantCredential(LocalTenant tenant, LocalPrincipal principal, string tenantId)
+        : TokenCredential
     {
         public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken)
         {
-            var (token, expiresOn) = tenant.IssueToken(principal, KeyVaultDouble.ChallengeResource, TimeSpan.FromHours(1), tenantId);
+            var (token, expiresOn) = tenant.IssueToken(
+                principal, KeyVaultDouble.ChallengeResource, TimeSpan.FromHours(1), tenantId);
             return new AccessToken(token, expiresOn);
         }
 
-        public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>
+        public override ValueTask<AccessToken> GetTokenAsync(
+            TokenRequestContext requestContext, CancellationToken cancellationToken) =>
             ValueTask.FromResult(GetToken(requestContext, cancellationToken));
     }
 }

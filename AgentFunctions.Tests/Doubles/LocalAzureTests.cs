@@ -16,11 +16,13 @@ public sealed class LocalAzureTests
 
         local.KeyVault.GetVersionIds(LocalAzure.OpenAIKeySecretName).Should().ContainSingle();
         local.KeyVault.PeekCurrentValue(LocalAzure.OpenAIKeySecretName).Should().Be(local.OpenAI.GetKeys().Key1);
-        local.KeyVault.RoleAssignments.All.Select(a => (a.PrincipalObjectId, a.RoleDefinitionId, a.Scope)).Should().BeEquivalentTo(
-        [
-            (local.AppIdentity.ObjectId, AzureRoles.KeyVaultSecretsUser, local.KeyVault.SecretResourceId(LocalAzure.OpenAIKeySecretName)),
-            (local.Operator.ObjectId, AzureRoles.KeyVaultSecretsOfficer, local.KeyVault.ResourceId),
-        ]);
+        var secretScope = local.KeyVault.SecretResourceId(LocalAzure.OpenAIKeySecretName);
+        local.KeyVault.RoleAssignments.All.Select(a => (a.PrincipalObjectId, a.RoleDefinitionId, a.Scope)).Should()
+            .BeEquivalentTo(
+            [
+                (local.AppIdentity.ObjectId, AzureRoles.KeyVaultSecretsUser, secretScope),
+                (local.Operator.ObjectId, AzureRoles.KeyVaultSecretsOfficer, local.KeyVault.ResourceId),
+            ]);
         local.OpenAI.RoleAssignments.All.Should().ContainSingle().Which.Should().Be(
             local.OpenAI.RoleAssignments.All[0] with
             {
@@ -39,16 +41,19 @@ public sealed class LocalAzureTests
         var environment = local.WorkerEnvironment;
 
         environment.Keys.Should().BeEquivalentTo(
-            "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "SSL_CERT_FILE", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy",
-            "KeyVault__VaultUri", "AzureOpenAI__Endpoint");
-        environment["IDENTITY_ENDPOINT"].Should().Be(local.ManagedIdentityEndpoint.ToString()).And.StartWith("http://127.0.0.1:");
+            "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "SSL_CERT_FILE", "HTTPS_PROXY", "https_proxy", "NO_PROXY",
+            "no_proxy", "KeyVault__VaultUri", "AzureOpenAI__Endpoint");
+        environment["IDENTITY_ENDPOINT"].Should().Be(local.ManagedIdentityEndpoint.ToString())
+            .And.StartWith("http://127.0.0.1:");
         environment["IDENTITY_HEADER"].Should().Be(local.IdentityHeader);
         environment["SSL_CERT_FILE"].Should().Be(local.CaBundlePath);
         File.ReadAllText(local.CaBundlePath).Should().EndWith(local.CertificateAuthority.CertificatePem + "\n");
-        environment["HTTPS_PROXY"].Should().Be($"http://127.0.0.1:{local.Proxy.Port}").And.Be(environment["https_proxy"]);
+        environment["HTTPS_PROXY"].Should().Be($"http://127.0.0.1:{local.Proxy.Port}")
+            .And.Be(environment["https_proxy"]);
         environment["NO_PROXY"].Should().Be("127.0.0.1,localhost,::1").And.Be(environment["no_proxy"]);
         environment["KeyVault__VaultUri"].Should().Be($"https://agentfunctions.vault.localhost:{local.KeyVault.Port}/");
-        environment["AzureOpenAI__Endpoint"].Should().Be($"https://agentfunctions.openai.localhost:{local.OpenAI.Port}/");
+        environment["AzureOpenAI__Endpoint"].Should()
+            .Be($"https://agentfunctions.openai.localhost:{local.OpenAI.Port}/");
     }
 
     [Fact]
@@ -73,20 +78,20 @@ public sealed class LocalAzureTests
         var second = await local.RotateOpenAIKeyAsync();
         var afterSecond = local.OpenAI.GetKeys();
 
-        first.Should().Be(new KeyRotationSummary(
-            KeyName.Key2, KeyName.Key1, LocalAzure.OpenAIKeySecretName, first.NewSecretVersion, RetiredKeyRegenerated: true));
-        second.Should().Be(new KeyRotationSummary(
-            KeyName.Key1, KeyName.Key2, LocalAzure.OpenAIKeySecretName, second.NewSecretVersion, RetiredKeyRegenerated: true));
+        const string secret = LocalAzure.OpenAIKeySecretName;
+        first.Should().Be(new KeyRotationSummary(KeyName.Key2, KeyName.Key1, secret, first.NewSecretVersion, true));
+        second.Should().Be(new KeyRotationSummary(KeyName.Key1, KeyName.Key2, secret, second.NewSecretVersion, true));
         afterFirst.Key1.Should().NotBe(original.Key1);
         afterFirst.Key2.Should().NotBe(original.Key2);
         afterSecond.Key2.Should().NotBe(afterFirst.Key2);
-        local.KeyVault.GetVersionIds(LocalAzure.OpenAIKeySecretName).Skip(1).Should().Equal(first.NewSecretVersion, second.NewSecretVersion);
-        local.KeyVault.PeekCurrentValue(LocalAzure.OpenAIKeySecretName).Should().Be(afterSecond.Key1);
+        local.KeyVault.GetVersionIds(secret).Skip(1).Should().Equal(first.NewSecretVersion, second.NewSecretVersion);
+        local.KeyVault.PeekCurrentValue(secret).Should().Be(afterSecond.Key1);
         local.KeyVault.Requests.Where(r => r.Method == "PUT" && r.StatusCode == 200).Should()
             .HaveCount(2).And.OnlyContain(r => r.PrincipalObjectId == local.Operator.ObjectId);
         foreach (var summary in new[] { first, second })
         {
-            summary.ToString().Should().NotContainAny(original.Key1, original.Key2, afterFirst.Key1, afterFirst.Key2, afterSecond.Key1);
+            summary.ToString().Should()
+                .NotContainAny(original.Key1, original.Key2, afterFirst.Key1, afterFirst.Key2, afterSecond.Key1);
         }
     }
 

@@ -21,7 +21,8 @@ public sealed class LocalCertificateAuthorityTests
         certificate.MatchesHostname("127.0.0.1").Should().BeTrue();
         certificate.MatchesHostname("agentfunctions.vault.azure.net").Should().BeFalse();
         authority.Certificate.HasPrivateKey.Should().BeFalse();
-        authority.ValidateServerCertificate(this, certificate, null, SslPolicyErrors.RemoteCertificateChainErrors).Should().BeTrue();
+        authority.ValidateServerCertificate(this, certificate, null, SslPolicyErrors.RemoteCertificateChainErrors)
+            .Should().BeTrue();
     }
 
     [Fact]
@@ -30,7 +31,8 @@ public sealed class LocalCertificateAuthorityTests
         using var trusted = new LocalCertificateAuthority();
         using var other = new LocalCertificateAuthority();
 
-        var accepted = trusted.ValidateServerCertificate(this, other.ServerCertificate, null, SslPolicyErrors.RemoteCertificateChainErrors);
+        var accepted = trusted.ValidateServerCertificate(
+            this, other.ServerCertificate, null, SslPolicyErrors.RemoteCertificateChainErrors);
 
         accepted.Should().BeFalse();
     }
@@ -65,7 +67,8 @@ public sealed class LocalCertificateAuthorityTests
             text.Should().StartWith(File.ReadAllText(system) + "\n").And.EndWith(pem + "\n");
             var fromBundle = new X509Certificate2Collection();
             fromBundle.ImportFromPemFile(bundle);
-            fromBundle.Select(c => c.Thumbprint).Should().Equal(systemRoot.Certificate.Thumbprint, authority.Certificate.Thumbprint);
+            fromBundle.Select(c => c.Thumbprint).Should()
+                .Equal(systemRoot.Certificate.Thumbprint, authority.Certificate.Thumbprint);
         }
 
         File.Exists(bundle).Should().BeFalse();

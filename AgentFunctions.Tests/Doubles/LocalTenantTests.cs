@@ -19,8 +19,9 @@ public sealed class LocalTenantTests
         var result = tenant.Validate(token, Vault + "/");
 
         result.Status.Should().Be(AccessTokenStatus.Valid);
+        var now = _time.GetUtcNow();
         result.Claims.Should().Be(new AccessTokenClaims(
-            Vault, tenant.Issuer, tenant.TenantId, _principal.ObjectId, _principal.ClientId, _time.GetUtcNow(), expiresOn));
+            Vault, tenant.Issuer, tenant.TenantId, _principal.ObjectId, _principal.ClientId, now, expiresOn));
         expiresOn.Should().Be(_time.GetUtcNow().AddHours(1));
     }
 
@@ -75,7 +76,8 @@ public sealed class LocalTenantTests
     public void Validate_IssuedForAnotherTenantId_WrongIssuer()
     {
         var tenant = new LocalTenant(_time);
-        var (token, _) = tenant.IssueToken(_principal, Vault, TimeSpan.FromHours(1), issuingTenantId: Guid.NewGuid().ToString());
+        var foreignTenant = Guid.NewGuid().ToString();
+        var (token, _) = tenant.IssueToken(_principal, Vault, TimeSpan.FromHours(1), issuingTenantId: foreignTenant);
 
         tenant.Validate(token, Vault).Status.Should().Be(AccessTokenStatus.WrongIssuer);
     }

@@ -78,7 +78,8 @@ public sealed class LoopbackProxyTests
         await using var proxy = LoopbackProxy.Start();
         proxy.AllowPort(freePort);
 
-        var answer = await SendAsync(proxy, $"CONNECT x.localhost:{freePort.ToString(CultureInfo.InvariantCulture)} HTTP/1.1");
+        var port = freePort.ToString(CultureInfo.InvariantCulture);
+        var answer = await SendAsync(proxy, $"CONNECT x.localhost:{port} HTTP/1.1");
 
         answer.Should().StartWith("HTTP/1.1 502");
     }
@@ -87,7 +88,8 @@ public sealed class LoopbackProxyTests
     public async Task HttpClient_ThroughProxyToPublicHost_FailsWith403FromProxy()
     {
         await using var proxy = LoopbackProxy.Start();
-        using var http = new HttpClient(new SocketsHttpHandler { Proxy = new WebProxy(proxy.ProxyUri), UseProxy = true });
+        using var handler = new SocketsHttpHandler { Proxy = new WebProxy(proxy.ProxyUri), UseProxy = true };
+        using var http = new HttpClient(handler);
 
         var act = () => http.GetAsync(new Uri("https://public-host.example.invalid/"));
 

@@ -1,5 +1,6 @@
+using System.Buffers.Text;
+using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using AgentFunctions.DevHost.Doubles;
 using Azure.Core;
@@ -26,11 +27,11 @@ public sealed class ManagedIdentityDoubleTests
     [Fact]
     public async Task GetToken_UserAssignedIdentity_SendsOneRequestAndIssuesTokenWithItsClaims()
     {
-        var identity = AddUserAssignedIdentity();
-        var credential = SharedLocalAzure.CreateManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(identity.ClientId));
+        var identity = LocalPrincipal.Create("user-assigned for a test");
+        var credential = SharedLocalAzure.CreateUserAssignedCredential(identity);
 
-        var token = await credential.GetTokenAsync(new TokenRequestContext([KeyVaultDouble.ChallengeResource + "/.default"]), default);
-        var again = await credential.GetTokenAsync(new TokenRequestContext([KeyVaultDouble.ChallengeResource + "/.default"]), default);
+        var token = await credential.GetTokenAsync(SharedLocalAzure.Scope(KeyVaultDouble.ChallengeResource), default);
+        var again = await credential.GetTokenAsync(SharedLocalAzure.Scope(KeyVaultDouble.ChallengeResource), default);
 
         RequestsFor(identity).Should().ContainSingle("the second call is served from MSAL's cache")
             .Which.Resource.Should().Be(KeyVaultDouble.ChallengeResource);
@@ -47,11 +48,10 @@ public sealed class ManagedIdentityDoubleTests
     [Fact]
     public async Task GetToken_ServerFailsOnceWith500_MsalRetriesAndSucceeds()
     {
-        var identity = AddUserAssignedIdentity();
-        var credential = SharedLocalAzure.CreateManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(identity.ClientId));
+        var credential = SharedLocalAzure.CreateUserAssignedCredential(LocalPrincipal.Create("user-assigned for a test"));
         Local.ManagedIdentity.Faults.FailNext(1, 500, TimeSpan.Zero);
 
-        var token = await credential.GetTokenAsync(new TokenRequestContext([AzureOpenAIDouble.TokenAudience + "/.default"]), default);
+        var token = await credential.GetTokenAsync(SharedLocalAzure.Scope(AzureOpenAIDouble.TokenAudience), default);
 
         token.Token.Should().NotBeNullOrEmpty();
         Local.ManagedIdentity.Faults.Pending.Should().Be(0);
@@ -64,7 +64,7 @@ public sealed class ManagedIdentityDoubleTests
         var credential = SharedLocalAzure.CreateManagedIdentityCredential(
             ManagedIdentityId.FromUserAssignedClientId(Guid.NewGuid().ToString()));
 
-        var act = () => credential.GetTokenAsync(new TokenRequestContext([KeyVaultDouble.ChallengeResource + "/.default"]), default).AsTask();
+        var act = () => credential.GetTokenAsync(SharedLocalAzure.Scope(KeyVaultDouble.ChallengeResource), default).AsTask();
 
         (await act.Should().ThrowAsync<AuthenticationFailedException>()).Which.Message.Should()
             .Contain("Unable to load the proper Managed Identity.");
@@ -74,23 +74,25 @@ public sealed class ManagedIdentityDoubleTests
     public async Task RawRequest_SystemAssigned_ReturnsAppServiceTokenShape()
     {
         using var http = new HttpClient();
-        using var request = TokenRequest($"api-version=2019-08-01&resource={Uri.EscapeDataString(AzureOpenAIDouble.TokenAudience)}");
+        var resource = Uri.EscapeDataString(AzureOpenAIDouble.TokenAudience);
+        using var request = TokenRequest($"api-version=2019-08-01&resource={resource}");
 
         using var response = await http.SendAsync(request);
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var root = body.RootElement;
-        root.EnumerateObject().Select(p => p.Name).Should().Equal("access_token", "expires_on", "resource", "token_type", "client_id");
+        root.EnumerateObject().Select(p => p.Name).Should()
+            .Equal("access_token", "expires_on", "resource", "token_type", "client_id");
         root.GetProperty("expires_on").ValueKind.Should().Be(JsonValueKind.String);
-        long.Parse(root.GetProperty("expires_on").GetString()!, System.Globalization.CultureInfo.InvariantCulture)
+        long.Parse(root.GetProperty("expires_on").GetString()!, CultureInfo.InvariantCulture)
             .Should().BeCloseTo(DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds(), 60);
         root.GetProperty("resource").GetString().Should().Be(AzureOpenAIDouble.TokenAudience);
         root.GetProperty("token_type").GetString().Should().Be("Bearer");
         root.GetProperty("client_id").GetString().Should().Be(Local.AppIdentity.ClientId);
         var parts = root.GetProperty("access_token").GetString()!.Split('.');
         parts.Should().HaveCount(3);
-        using var payload = JsonDocument.Parse(Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(parts[1])));
+        using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
         payload.RootElement.GetProperty("aud").GetString().Should().Be(AzureOpenAIDouble.TokenAudience);
         payload.RootElement.GetProperty("oid").GetString().Should().Be(Local.AppIdentity.ObjectId);
         payload.RootElement.GetProperty("appid").GetString().Should().Be(Local.AppIdentity.ClientId);
@@ -138,13 +140,6 @@ public sealed class ManagedIdentityDoubleTests
         response.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(2));
         AssertAppServiceError(await response.Content.ReadAsStringAsync(), 429);
-    }
-
-    private static LocalPrincipal AddUserAssignedIdentity()
-    {
-        var identity = LocalPrincipal.Create("user-assigned for a test");
-        Local.ManagedIdentity.AddUserAssignedIdentity(identity);
-        return identity;
     }
 
     private static List<ManagedIdentityRequest> RequestsFor(LocalPrincipal identity) =>

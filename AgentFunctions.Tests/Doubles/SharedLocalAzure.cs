@@ -35,14 +35,24 @@ internal static class SharedLocalAzure
         if (endpoint != local.ManagedIdentityEndpoint.ToString() || header != local.IdentityHeader)
         {
             throw new InvalidOperationException(
-                "IDENTITY_ENDPOINT/IDENTITY_HEADER do not point at the shared managed-identity double; a credential created " +
-                "now could fall back to IMDS.");
+                "IDENTITY_ENDPOINT/IDENTITY_HEADER do not point at the shared managed-identity double; a credential " +
+                "created now could fall back to IMDS.");
         }
 
         return new ManagedIdentityCredential(id ?? ManagedIdentityId.SystemAssigned);
     }
 
-    /// <summary>A real <see cref="SecretClient"/> that reaches the vault double through the proxy, trusting only the local CA.</summary>
+    /// <summary>Attaches <paramref name="identity"/> to the app as a user-assigned identity and signs in as it.</summary>
+    public static ManagedIdentityCredential CreateUserAssignedCredential(LocalPrincipal identity)
+    {
+        Instance.ManagedIdentity.AddUserAssignedIdentity(identity);
+        return CreateManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(identity.ClientId));
+    }
+
+    /// <summary>A token request for one resource, as the SDK clients make it.</summary>
+    public static TokenRequestContext Scope(string resource) => new([resource + "/.default"]);
+
+    /// <summary>A real <see cref="SecretClient"/> reaching the vault through the proxy, trusting only the local CA.</summary>
     public static SecretClient CreateSecretClient(
         TokenCredential credential, Uri? vaultUri = null, SecretClientOptions.ServiceVersion? serviceVersion = null)
     {
@@ -57,7 +67,7 @@ internal static class SharedLocalAzure
         return new SecretClient(vaultUri ?? local.VaultUri, credential, options);
     }
 
-    /// <summary>A real <see cref="AzureOpenAIClient"/> with a key, through the proxy; no retries unless asked for.</summary>
+    /// <summary>A real <see cref="AzureOpenAIClient"/> with a key, through the proxy; no retries unless asked.</summary>
     public static AzureOpenAIClient CreateOpenAIClient(string apiKey, Uri? endpoint = null, int maxRetries = 0) =>
         new(endpoint ?? Instance.OpenAIEndpoint, new ApiKeyCredential(apiKey), OpenAIOptions(maxRetries));
 
@@ -76,13 +86,15 @@ internal static class SharedLocalAzure
 
     private static LocalAzure Start()
     {
-        foreach (var conflicting in (string[])["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET"])
+        string[] identityVariables =
+            ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "MSI_ENDPOINT", "MSI_SECRET"];
+        foreach (var conflicting in identityVariables)
         {
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(conflicting)))
             {
                 throw new InvalidOperationException(
-                    $"{conflicting} is already set in the test process; unset it so the shared managed-identity double is the " +
-                    "only source a credential can find.");
+                    $"{conflicting} is already set in the test process; unset it so the shared managed-identity " +
+                    "double is the only source a credential can find.");
             }
         }
 
