@@ -52,6 +52,7 @@ public sealed class AzureOpenAIDoubleTests
         answer.Content.Single().Text.Should()
             .Be("get_current_time returned 2026-12-04T15:00:00Z. calculate returned 42.");
         answer.Model.Should().Be(AzureOpenAIDoubleOptions.DefaultModel);
+        Local.OpenAI.Requests.TakeLast(2).Should().OnlyContain(r => r.ApiVersion == "2024-10-21" && r.StatusCode == 200);
     }
 
     [Fact]

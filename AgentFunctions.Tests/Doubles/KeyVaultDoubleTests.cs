@@ -33,6 +33,7 @@ public sealed class KeyVaultDoubleTests
             (401, null),
             (200, Local.AppIdentity.ObjectId));
         vault.SecretReadCount("agent-key").Should().Be(1);
+        vault.Requests.Should().OnlyContain(r => r.ApiVersion == "2026-04-01", "SecretClient 4.12 defaults to it");
         // MSAL may have served the token from its process-wide cache; some test in this process fetched it here.
         Local.ManagedIdentity.Requests.Should().Contain(r =>
             r.Resource == KeyVaultDouble.ChallengeResource &&

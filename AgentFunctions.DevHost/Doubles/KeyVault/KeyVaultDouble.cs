@@ -10,10 +10,18 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AgentFunctions.DevHost.Doubles;
 
 /// <summary>One request the vault double answered. Never holds a secret value or a token.</summary>
+/// <param name="Path">The path as sent, without the query.</param>
+/// <param name="ApiVersion">The <c>api-version</c> query value; empty when there was none.</param>
 /// <param name="SecretName">The secret the path names, or null for the vault itself.</param>
 /// <param name="PrincipalObjectId">The caller's <c>oid</c> when its token was valid.</param>
 internal sealed record KeyVaultRequest(
-    DateTimeOffset At, string Method, string Path, string? SecretName, string? PrincipalObjectId, int StatusCode);
+    DateTimeOffset At,
+    string Method,
+    string Path,
+    string ApiVersion,
+    string? SecretName,
+    string? PrincipalObjectId,
+    int StatusCode);
 
 /// <summary>
 /// A Key Vault (secrets only) served over HTTPS at <c>https://&lt;vault&gt;.vault.localhost:&lt;port&gt;/</c>.
@@ -175,7 +183,9 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
 
         var secretName = segments is ["secrets", var named, ..] ? named : null;
         var now = _tenant.TimeProvider.GetUtcNow();
-        _requests.Enqueue(new KeyVaultRequest(now, request.Method, path, secretName, principal, reply.StatusCode));
+        var apiVersion = request.Query["api-version"].ToString();
+        _requests.Enqueue(new KeyVaultRequest(
+            now, request.Method, path, apiVersion, secretName, principal, reply.StatusCode));
         LogAnswered(_logger, request.Method, path, reply.StatusCode);
     }
 

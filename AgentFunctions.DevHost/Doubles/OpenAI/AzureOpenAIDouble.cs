@@ -24,6 +24,7 @@ internal enum OpenAIAuthentication
 internal sealed record AzureOpenAIRequest(
     DateTimeOffset At,
     string? Deployment,
+    string ApiVersion,
     OpenAIAuthentication Authentication,
     string? PrincipalObjectId,
     int StatusCode);
@@ -193,8 +194,9 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
         await DoubleHttp.WriteJsonAsync(context, reply).ConfigureAwait(false);
 
         var now = _tenant.TimeProvider.GetUtcNow();
+        var apiVersion = context.Request.Query["api-version"].ToString();
         _requests.Enqueue(new AzureOpenAIRequest(
-            now, deployment, caller.Authentication, caller.PrincipalObjectId, reply.StatusCode));
+            now, deployment, apiVersion, caller.Authentication, caller.PrincipalObjectId, reply.StatusCode));
         LogAnswered(_logger, deployment ?? "(none)", caller.Authentication, reply.StatusCode);
     }
 
