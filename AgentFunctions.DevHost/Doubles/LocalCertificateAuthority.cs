@@ -98,7 +98,11 @@ internal sealed class LocalCertificateAuthority : IDisposable
         customChain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         if (chain is not null)
         {
-            customChain.ChainPolicy.ExtraStore.AddRange(chain.ChainPolicy.ExtraStore);
+            // Intermediates the server sent; this authority issues none today, but a chain through one stays valid.
+            foreach (var element in chain.ChainElements.Skip(1))
+            {
+                customChain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
         }
 
         if (!customChain.Build(leaf))

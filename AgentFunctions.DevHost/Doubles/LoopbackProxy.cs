@@ -165,7 +165,8 @@ internal sealed partial class LoopbackProxy : IAsyncDisposable
                 PumpAsync(clientStream, upstream, _stopping.Token),
                 PumpAsync(upstreamStream, client, _stopping.Token)).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+        catch (Exception ex) when (
+            ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
             // A peer that goes away mid-tunnel, or the proxy stopping, ends the connection; neither is news.
         }

@@ -182,7 +182,8 @@ public sealed class AzureOpenAIDoubleTests
         account.KeyAuthenticationEnabled = false;
         account.GrantRole(Local.AppIdentity.ObjectId, AzureRoles.CognitiveServicesOpenAIUser);
 
-        var withKey = () => Chat(account.GetKeys().Key1, account.Endpoint).CompleteChatAsync([new UserChatMessage("hello")]);
+        var withKey = () => Chat(account.GetKeys().Key1, account.Endpoint)
+            .CompleteChatAsync([new UserChatMessage("hello")]);
         ChatCompletion keyless = await Chat(SharedLocalAzure.CreateManagedIdentityCredential(), account.Endpoint)
             .CompleteChatAsync([new UserChatMessage("hello")]);
 
@@ -243,7 +244,8 @@ public sealed class AzureOpenAIDoubleTests
     public async Task RawRequest_Success_CarriesServiceHeadersAndFullCompletionShape()
     {
         using var http = SharedLocalAzure.CreateHttpClient();
-        using var request = ChatRequest(Local.OpenAI, Local.OpenAI.GetKeys().Key1, UserMessage("shape check"), "2024-06-01");
+        var key = Local.OpenAI.GetKeys().Key1;
+        using var request = ChatRequest(Local.OpenAI, key, UserMessage("shape check"), "2024-06-01");
 
         using var response = await http.SendAsync(request);
 
@@ -267,6 +269,39 @@ public sealed class AzureOpenAIDoubleTests
             .Should().Be("safe");
         choice.GetProperty("message").GetProperty("role").GetString().Should().Be("assistant");
         root.GetProperty("usage").GetProperty("total_tokens").GetInt32().Should().Be(5, "2 prompt and 3 answer words");
+    }
+
+    [Theory]
+    [InlineData("""{"messages":[]}""")]
+    [InlineData("""{"messages":[1,"two"]}""")]
+    [InlineData("""{"messages":"hello"}""")]
+    [InlineData("""[{"role":"user","content":"hello"}]""")]
+    public async Task RawRequest_MessagesMissingOrNotObjects_Returns400(string json)
+    {
+        using var http = SharedLocalAzure.CreateHttpClient();
+        using var request = ChatRequest(Local.OpenAI, Local.OpenAI.GetKeys().Key1, json);
+
+        using var response = await http.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task RawRequest_ToolsAndToolCallsOfOddShapes_StillAnswers()
+    {
+        using var http = SharedLocalAzure.CreateHttpClient();
+        const string json = """
+            {"messages":[
+               {"role":"assistant","tool_calls":[1,{"id":"call_5"}]},
+               {"role":"tool","tool_call_id":"call_5","content":"ok"}],
+             "tools":[1,{"type":"function"},{"function":"calculate"}]}
+            """;
+        using var request = ChatRequest(Local.OpenAI, Local.OpenAI.GetKeys().Key1, json);
+
+        using var response = await http.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.Content.ReadAsStringAsync()).Should().Contain("tool returned ok.");
     }
 
     [Theory]

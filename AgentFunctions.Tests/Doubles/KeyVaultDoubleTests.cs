@@ -295,6 +295,33 @@ public sealed class KeyVaultDoubleTests
         body.RootElement.GetProperty("error").GetProperty("code").GetString().Should().Be("BadParameter");
     }
 
+    [Theory]
+    [InlineData("""{"value":"fake","attributes":{"enabled":"yes"}}""")]
+    [InlineData("""{"value":"fake","contentType":42}""")]
+    [InlineData("""{"value":42}""")]
+    [InlineData("""{"value":""")]
+    public async Task RawPut_BodyOfWrongShape_Returns400BadParameter(string json)
+    {
+        using var http = await CreateOperatorHttpClientAsync();
+        using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+
+        using var response = await http.PutAsync(SecretUri("shape-test?api-version=7.6"), content);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        Local.KeyVault.GetVersionIds("shape-test").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task StartAsync_VaultNameNotAHostLabel_ThrowsNamingTheSetting()
+    {
+        var options = new KeyVaultDoubleOptions { VaultName = "bad.name" };
+
+        var act = () => KeyVaultDouble.StartAsync(Local.Tenant, Local.CertificateAuthority.ServerCertificate, options);
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should()
+            .Contain("KeyVaultDoubleOptions.VaultName");
+    }
+
     private static async Task<KeyVaultDouble> StartPrivateVaultAsync()
     {
         var vault = await KeyVaultDouble.StartAsync(Local.Tenant, Local.CertificateAuthority.ServerCertificate);

@@ -63,8 +63,9 @@ public sealed class ManagedIdentityDoubleTests
     {
         var credential = SharedLocalAzure.CreateManagedIdentityCredential(
             ManagedIdentityId.FromUserAssignedClientId(Guid.NewGuid().ToString()));
+        var scope = SharedLocalAzure.Scope(KeyVaultDouble.ChallengeResource);
 
-        var act = () => credential.GetTokenAsync(SharedLocalAzure.Scope(KeyVaultDouble.ChallengeResource), default).AsTask();
+        var act = () => credential.GetTokenAsync(scope, default).AsTask();
 
         (await act.Should().ThrowAsync<AuthenticationFailedException>()).Which.Message.Should()
             .Contain("Unable to load the proper Managed Identity.");

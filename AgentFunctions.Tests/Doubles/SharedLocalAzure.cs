@@ -52,7 +52,7 @@ internal static class SharedLocalAzure
     /// <summary>A token request for one resource, as the SDK clients make it.</summary>
     public static TokenRequestContext Scope(string resource) => new([resource + "/.default"]);
 
-    /// <summary>A real <see cref="SecretClient"/> reaching the vault through the proxy, trusting only the local CA.</summary>
+    /// <summary>A real <see cref="SecretClient"/> via the proxy, trusting only the local CA.</summary>
     public static SecretClient CreateSecretClient(
         TokenCredential credential, Uri? vaultUri = null, SecretClientOptions.ServiceVersion? serviceVersion = null)
     {

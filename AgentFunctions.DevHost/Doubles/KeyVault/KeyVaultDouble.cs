@@ -98,7 +98,9 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(serverCertificate);
-        var vault = new KeyVaultDouble(tenant, options ?? new KeyVaultDoubleOptions(), logger ?? NullLogger.Instance);
+        options ??= new KeyVaultDoubleOptions();
+        options.Validate();
+        var vault = new KeyVaultDouble(tenant, options, logger ?? NullLogger.Instance);
         vault._server = await LoopbackHttpServer.StartAsync(vault.HandleAsync, serverCertificate, cancellationToken)
             .ConfigureAwait(false);
         vault.Port = vault._server.Port;
@@ -293,18 +295,29 @@ internal sealed partial class KeyVaultDouble : IAsyncDisposable
             return Error(StatusCodes.Status400BadRequest, "BadParameter", message);
         }
 
-        var attributes = json["attributes"] as JsonObject;
-        var tags = (json["tags"] as JsonObject)?
-            .Where(pair => pair.Value is JsonValue)
-            .ToDictionary(pair => pair.Key, pair => pair.Value!.ToString(), StringComparer.Ordinal);
-        var stored = Store(
-            name,
-            value,
-            json["contentType"]?.GetValue<string>(),
-            tags,
-            enabled: attributes?["enabled"]?.GetValue<bool>() ?? true,
-            notBefore: attributes?["nbf"]?.GetValue<long>(),
-            expires: attributes?["exp"]?.GetValue<long>());
+        StoredSecret stored;
+        try
+        {
+            var attributes = json["attributes"] as JsonObject;
+            var tags = (json["tags"] as JsonObject)?
+                .Where(pair => pair.Value is JsonValue)
+                .ToDictionary(pair => pair.Key, pair => pair.Value!.ToString(), StringComparer.Ordinal);
+            stored = Store(
+                name,
+                value,
+                json["contentType"]?.GetValue<string>(),
+                tags,
+                enabled: attributes?["enabled"]?.GetValue<bool>() ?? true,
+                notBefore: attributes?["nbf"]?.GetValue<long>(),
+                expires: attributes?["exp"]?.GetValue<long>());
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            // A property of the wrong JSON type, e.g. "enabled":"yes".
+            const string message = "contentType must be a string, attributes.enabled a boolean, nbf and exp integers.";
+            return Error(StatusCodes.Status400BadRequest, "BadParameter", message);
+        }
+
         LogSecretVersionSet(_logger, name, stored.Version);
         return new JsonReply(StatusCodes.Status200OK, Bundle(stored, withValue: true));
     }

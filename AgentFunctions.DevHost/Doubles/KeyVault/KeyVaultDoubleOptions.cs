@@ -14,6 +14,9 @@ internal sealed class KeyVaultDoubleOptions
 
     /// <summary>What the vault reports as its region. Default <c>local</c>.</summary>
     public string Region { get; set; } = LocalAzureDefaults.Region;
+
+    /// <summary>Throws when a name could not be a label of the vault's host name.</summary>
+    public void Validate() => LocalAzureDefaults.ValidateHostLabel(VaultName, "KeyVaultDoubleOptions.VaultName");
 }
 
 /// <summary>Values the doubles share so that their resource ids and messages agree.</summary>
@@ -22,4 +25,19 @@ internal static class LocalAzureDefaults
     public const string SubscriptionId = "00000000-0000-0000-0000-00000000a9f1";
     public const string ResourceGroup = "rg-agentfunctions-local";
     public const string Region = "local";
+
+    /// <summary>Throws unless <paramref name="value"/> is a DNS label: 1-63 letters, digits or inner hyphens.</summary>
+    public static void ValidateHostLabel(string value, string settingName)
+    {
+        var valid = value is { Length: > 0 and <= 63 } &&
+            value[0] != '-' && value[^1] != '-' &&
+            value.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+        if (!valid)
+        {
+            throw new ArgumentException(
+                $"{settingName} is '{value}', which cannot be part of a host name: use 1-63 letters, digits or " +
+                "inner hyphens.",
+                settingName);
+        }
+    }
 }

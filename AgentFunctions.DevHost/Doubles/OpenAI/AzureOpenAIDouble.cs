@@ -111,8 +111,9 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(serverCertificate);
-        var account = new AzureOpenAIDouble(
-            tenant, options ?? new AzureOpenAIDoubleOptions(), logger ?? NullLogger.Instance);
+        options ??= new AzureOpenAIDoubleOptions();
+        options.Validate();
+        var account = new AzureOpenAIDouble(tenant, options, logger ?? NullLogger.Instance);
         account._server = await LoopbackHttpServer.StartAsync(account.HandleAsync, serverCertificate, cancellationToken)
             .ConfigureAwait(false);
         account.Port = account._server.Port;
@@ -245,9 +246,9 @@ internal sealed partial class AzureOpenAIDouble : IAsyncDisposable
             return (Error(StatusCodes.Status400BadRequest, "BadRequest", message), caller);
         }
 
-        if (json["messages"] is not JsonArray { Count: > 0 } messages)
+        if (json["messages"] is not JsonArray { Count: > 0 } messages || messages.Any(m => m is not JsonObject))
         {
-            const string message = "'messages' must be a non-empty array.";
+            const string message = "'messages' must be a non-empty array of message objects.";
             return (Error(StatusCodes.Status400BadRequest, "BadRequest", message, param: "messages"), caller);
         }
 

@@ -24,4 +24,7 @@ internal sealed class AzureOpenAIDoubleOptions
 
     /// <summary>What responses report in <c>x-ms-region</c>. Default <c>local</c>.</summary>
     public string Region { get; set; } = LocalAzureDefaults.Region;
+
+    /// <summary>Throws when a name could not be a label of the account's host name.</summary>
+    public void Validate() => LocalAzureDefaults.ValidateHostLabel(AccountName, "AzureOpenAIDoubleOptions.AccountName");
 }

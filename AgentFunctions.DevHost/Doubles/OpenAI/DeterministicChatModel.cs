@@ -104,7 +104,7 @@ internal static partial class DeterministicChatModel
         }
 
         return (request["tools"] as JsonArray ?? [])
-            .Select(tool => StringOf(tool?["function"]?["name"]))
+            .Select(tool => StringOf(Member(Member(tool, "function"), "name")))
             .OfType<string>()
             .ToHashSet(StringComparer.Ordinal);
     }
@@ -122,8 +122,10 @@ internal static partial class DeterministicChatModel
 
         var namesById = messages
             .Take(firstTool)
-            .SelectMany(message => message?["tool_calls"] as JsonArray ?? [])
-            .Select(call => (Id: StringOf(call?["id"]), Name: StringOf(call?["function"]?["name"])))
+            .SelectMany(message => Member(message, "tool_calls") as JsonArray ?? [])
+            .Select(call => (
+                Id: StringOf(Member(call, "id")),
+                Name: StringOf(Member(Member(call, "function"), "name"))))
             .Where(call => call.Id is not null && call.Name is not null)
             .GroupBy(call => call.Id!, StringComparer.Ordinal)
             .ToDictionary(group => group.Key, group => group.Last().Name!, StringComparer.Ordinal);
@@ -131,10 +133,10 @@ internal static partial class DeterministicChatModel
         var answer = new StringBuilder();
         for (var i = firstTool; i < messages.Count; i++)
         {
-            var callId = StringOf(messages[i]?["tool_call_id"]);
+            var callId = StringOf(Member(messages[i], "tool_call_id"));
             var name = callId is not null && namesById.TryGetValue(callId, out var known)
                 ? known
-                : StringOf(messages[i]?["name"]) ?? "tool";
+                : StringOf(Member(messages[i], "name")) ?? "tool";
             if (answer.Length > 0)
             {
                 answer.Append(' ');
@@ -146,15 +148,18 @@ internal static partial class DeterministicChatModel
         return answer.ToString();
     }
 
-    private static string? RoleOf(JsonNode? message) => StringOf(message?["role"]);
+    private static string? RoleOf(JsonNode? message) => StringOf(Member(message, "role"));
 
     // Content is either a string or an array of parts, of which only the text parts carry words.
-    private static string TextOf(JsonNode? message) => message?["content"] switch
+    private static string TextOf(JsonNode? message) => Member(message, "content") switch
     {
         JsonValue value when value.TryGetValue<string>(out var text) => text,
-        JsonArray parts => string.Join(' ', parts.Select(part => StringOf(part?["text"])).OfType<string>()),
+        JsonArray parts => string.Join(' ', parts.Select(part => StringOf(Member(part, "text"))).OfType<string>()),
         _ => string.Empty,
     };
+
+    // Requests come from anywhere; a member of something that is not an object is simply absent.
+    private static JsonNode? Member(JsonNode? node, string name) => node is JsonObject value ? value[name] : null;
 
     private static string? StringOf(JsonNode? node) =>
         node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
