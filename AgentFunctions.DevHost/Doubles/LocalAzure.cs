@@ -201,7 +201,7 @@ internal sealed partial class LocalAzure : IAsyncDisposable
     /// </summary>
     public HttpMessageHandler CreateHttpMessageHandler() => new SocketsHttpHandler
     {
-        Proxy = new WebProxy(ProxyUri) { BypassProxyOnLocal = false },
+        Proxy = new LoopbackBypassingProxy(ProxyUri),
         UseProxy = true,
         SslOptions = { RemoteCertificateValidationCallback = CertificateAuthority.ValidateServerCertificate },
     };
@@ -288,6 +288,23 @@ internal sealed partial class LocalAzure : IAsyncDisposable
         options.Retry.MaxRetries = 2;
         options.Retry.Delay = TimeSpan.FromMilliseconds(100);
         return (new SecretClient(VaultUri, OperatorCredential, options), transport);
+    }
+
+    /// <summary>
+    /// Sends everything to the loopback proxy except the hosts in <see cref="NoProxy"/>, matched exactly as .NET
+    /// matches <c>NO_PROXY</c>; a plain <see cref="WebProxy"/> would also send http://127.0.0.1 to the proxy, which
+    /// refuses it.
+    /// </summary>
+    private sealed class LoopbackBypassingProxy(Uri proxyUri) : IWebProxy
+    {
+        private static readonly string[] s_bypassed = NoProxy.Split(',');
+
+        public ICredentials? Credentials { get; set; }
+
+        public Uri? GetProxy(Uri destination) => IsBypassed(destination) ? null : proxyUri;
+
+        public bool IsBypassed(Uri host) =>
+            s_bypassed.Contains(host.IdnHost.Trim('[', ']'), StringComparer.OrdinalIgnoreCase);
     }
 
     [LoggerMessage(EventId = 9060, EventName = "LocalAzureStarted", Level = LogLevel.Information,
