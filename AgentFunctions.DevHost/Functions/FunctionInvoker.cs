@@ -59,7 +59,8 @@ internal sealed partial class FunctionInvoker(WorkerChannel channel, ILogger<Fun
     private static partial void LogSucceeded(ILogger logger, string functionName, string invocationId, long durationMs);
 
     [LoggerMessage(EventId = 1022, EventName = "FunctionFailed", Level = LogLevel.Error,
-        Message = "Executed 'Functions.{FunctionName}' (Failed, Id={InvocationId}, Duration={DurationMs}ms): {ExceptionType}: {ExceptionMessage}")]
+        Message = "Executed 'Functions.{FunctionName}' (Failed, Id={InvocationId}, Duration={DurationMs}ms): " +
+            "{ExceptionType}: {ExceptionMessage}")]
     private static partial void LogFailed(ILogger logger, string functionName, string invocationId, long durationMs,
         string exceptionType, string exceptionMessage);
 
@@ -68,6 +69,7 @@ internal sealed partial class FunctionInvoker(WorkerChannel channel, ILogger<Fun
     private static partial void LogCancelled(ILogger logger, string functionName, string invocationId, long durationMs);
 
     [LoggerMessage(EventId = 1024, EventName = "FunctionAbandoned", Level = LogLevel.Information,
-        Message = "Stopped waiting for 'Functions.{FunctionName}' (Id={InvocationId}): the caller cancelled; sent InvocationCancel")]
+        Message = "Stopped waiting for 'Functions.{FunctionName}' (Id={InvocationId}): the caller cancelled; " +
+            "sent InvocationCancel")]
     private static partial void LogAbandoned(ILogger logger, string functionName, string invocationId);
 }

@@ -36,7 +36,8 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     private HttpFrontEnd? _httpFrontEnd;
     private int _disposed;
 
-    private FunctionsHost(FunctionsHostOptions options, string appDirectory, ILoggerFactory loggerFactory, TimeProvider timeProvider)
+    private FunctionsHost(FunctionsHostOptions options, string appDirectory, ILoggerFactory loggerFactory,
+        TimeProvider timeProvider)
     {
         _options = options;
         _appDirectory = appDirectory;
@@ -48,8 +49,9 @@ public sealed partial class FunctionsHost : IAsyncDisposable
         _invoker = new FunctionInvoker(_channel, loggerFactory.CreateLogger<FunctionInvoker>(), timeProvider);
     }
 
-    /// <summary>Root of the HTTP front end, http://127.0.0.1:&lt;port&gt;/; function routes sit below it (e.g. api/health).</summary>
-    public Uri HttpBaseAddress => _httpFrontEnd?.BaseAddress ?? throw new InvalidOperationException("The host has not started.");
+    /// <summary>Root of the HTTP front end, http://127.0.0.1:&lt;port&gt;/; routes sit below it (e.g. api/health).</summary>
+    public Uri HttpBaseAddress =>
+        _httpFrontEnd?.BaseAddress ?? throw new InvalidOperationException("The host has not started.");
 
     /// <summary>Every function the worker reported and loaded.</summary>
     public IReadOnlyList<LoadedFunction> Functions { get; private set; } = [];
@@ -151,7 +153,8 @@ public sealed partial class FunctionsHost : IAsyncDisposable
         LogStopped(_logger);
     }
 
-    private async Task StartCoreAsync(WorkerConfig workerConfig, HostJsonSettings hostSettings, CancellationToken cancellationToken)
+    private async Task StartCoreAsync(WorkerConfig workerConfig, HostJsonSettings hostSettings,
+        CancellationToken cancellationToken)
     {
         _grpcServer = await GrpcServer.StartAsync(_channel, _loggerFactory, cancellationToken).ConfigureAwait(false);
 
@@ -216,9 +219,9 @@ public sealed partial class FunctionsHost : IAsyncDisposable
         HttpRouteTable.Create(functions);
 
         var loads = functions.Select(function => _channel.LoadFunctionAsync(function.Metadata, cancellationToken)).ToList();
+        var what = string.Create(CultureInfo.InvariantCulture, $"load its {loads.Count} functions");
         var responses = await WaitForStepAsync(Task.WhenAll(loads), _options.FunctionLoadTimeout,
-            nameof(FunctionsHostOptions.FunctionLoadTimeout),
-            string.Create(CultureInfo.InvariantCulture, $"load its {loads.Count} functions"), cancellationToken).ConfigureAwait(false);
+            nameof(FunctionsHostOptions.FunctionLoadTimeout), what, cancellationToken).ConfigureAwait(false);
 
         var failures = responses
             .Where(response => response.Result?.Status != StatusResult.Types.Status.Success)
@@ -242,7 +245,8 @@ public sealed partial class FunctionsHost : IAsyncDisposable
         return await step.ConfigureAwait(false);
     }
 
-    private async Task WaitForStepAsync(Task step, TimeSpan timeout, string? setting, string what, CancellationToken cancellationToken)
+    private async Task WaitForStepAsync(Task step, TimeSpan timeout, string? setting, string what,
+        CancellationToken cancellationToken)
     {
         using var stopDelay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var delay = Task.Delay(timeout, _timeProvider, stopDelay.Token);
@@ -323,7 +327,8 @@ public sealed partial class FunctionsHost : IAsyncDisposable
         : "(not served over HTTP)";
 
     [LoggerMessage(EventId = 1000, EventName = "FunctionsHostReady", Level = LogLevel.Information,
-        Message = "Functions host ready: {FunctionCount} functions, HTTP front end at {BaseAddress}, worker process {ProcessId}")]
+        Message = "Functions host ready: {FunctionCount} functions, HTTP front end at {BaseAddress}, " +
+            "worker process {ProcessId}")]
     private static partial void LogReady(ILogger logger, int functionCount, Uri baseAddress, int processId);
 
     [LoggerMessage(EventId = 1001, EventName = "FunctionListed", Level = LogLevel.Information,

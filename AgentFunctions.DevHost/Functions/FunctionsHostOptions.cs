@@ -29,20 +29,29 @@ public sealed class FunctionsHostOptions
     /// <summary>How long the worker may take to answer the metadata request and each load request. Default 60 s.</summary>
     public TimeSpan FunctionLoadTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long the worker may take to exit after WorkerTerminate before its process tree is killed. Default 5 s.</summary>
+    /// <summary>
+    /// How long the worker may take to exit after WorkerTerminate before its process tree is killed. Default 5 s.
+    /// </summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Largest HTTP request body the front end accepts, in bytes; a larger one gets 413. Default 1 MiB.</summary>
     public long MaxRequestBodySize { get; init; } = DefaultMaxRequestBodySize;
 
-    /// <summary>Options for the AgentFunctions build output that sits beside this host's build output.</summary>
-    public static FunctionsHostOptions ForBuiltApp() => new() { AppDirectory = FunctionAppLocator.GetDefaultAppDirectory() };
+    /// <summary>Options for the AgentFunctions build output of this build configuration, all else default.</summary>
+    public static FunctionsHostOptions ForBuiltApp() => new() { AppDirectory = GetBuiltAppDirectory() };
+
+    /// <summary>
+    /// The AgentFunctions build output of this build configuration (bin/&lt;Configuration&gt;/net10.0), recorded at build
+    /// time. Whether it holds a build is checked when the host starts.
+    /// </summary>
+    public static string GetBuiltAppDirectory() => FunctionAppLocator.GetDefaultAppDirectory();
 
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(AppDirectory))
         {
-            throw new ArgumentException($"{nameof(AppDirectory)} must name the function app's build output folder.", nameof(AppDirectory));
+            throw new ArgumentException(
+                $"{nameof(AppDirectory)} must name the function app's build output folder.", nameof(AppDirectory));
         }
 
         if (HttpPort is < 0 or > 65535)
@@ -59,10 +68,11 @@ public sealed class FunctionsHostOptions
                 nameof(ShutdownGracePeriod), ShutdownGracePeriod, $"{nameof(ShutdownGracePeriod)} must not be negative.");
         }
 
-        if (MaxRequestBodySize <= 0)
+        // A body travels to the worker as one protobuf bytes field, which cannot exceed 2 GiB.
+        if (MaxRequestBodySize is <= 0 or > int.MaxValue)
         {
-            throw new ArgumentOutOfRangeException(
-                nameof(MaxRequestBodySize), MaxRequestBodySize, $"{nameof(MaxRequestBodySize)} must be a positive number of bytes.");
+            throw new ArgumentOutOfRangeException(nameof(MaxRequestBodySize), MaxRequestBodySize,
+                $"{nameof(MaxRequestBodySize)} must be between 1 and {int.MaxValue} bytes.");
         }
     }
 

@@ -50,8 +50,8 @@ public sealed class LoadedFunction
     internal bool IsHttpTrigger => HttpRoute is not null;
 
     /// <summary>The output binding that carries the HTTP response ("$return" or a named output), if any.</summary>
-    internal FunctionBinding? HttpOutput =>
-        Bindings.FirstOrDefault(binding => binding.IsOutput && string.Equals(binding.Type, "http", StringComparison.OrdinalIgnoreCase));
+    internal FunctionBinding? HttpOutput => Bindings.FirstOrDefault(binding =>
+        binding.IsOutput && string.Equals(binding.Type, "http", StringComparison.OrdinalIgnoreCase));
 
     public override string ToString() => $"{Name} ({TriggerType ?? "no trigger"})";
 }

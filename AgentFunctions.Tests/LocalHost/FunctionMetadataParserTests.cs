@@ -23,7 +23,10 @@ public sealed class FunctionMetadataParserTests
     public void Parse_RouteWrittenAsNamedArgument_ReadsItIgnoringCase()
     {
         var function = TestFunctions.Create("GetItem",
-            """{"name":"req","type":"HttpTrigger","direction":"In","authLevel":"Function","methods":["get","POST"],"Route":"items/{id:int}/{name?}"}""");
+            """
+            {"name":"req","type":"HttpTrigger","direction":"In","authLevel":"Function","methods":["get","POST"],
+             "Route":"items/{id:int}/{name?}"}
+            """);
 
         function.HttpRoute.Should().Be("api/items/{id:int}/{name?}");
         function.HttpMethods.Should().Equal("GET", "POST");
@@ -32,7 +35,8 @@ public sealed class FunctionMetadataParserTests
     [Fact]
     public void Parse_NoRouteAndNoMethods_UsesFunctionNameAndAllowsEveryMethod()
     {
-        var function = TestFunctions.Create("Echo", """{"name":"req","type":"httpTrigger","direction":"In","authLevel":"Anonymous"}""");
+        var function = TestFunctions.Create("Echo",
+            """{"name":"req","type":"httpTrigger","direction":"In","authLevel":"Anonymous"}""");
 
         function.HttpRoute.Should().Be("api/Echo");
         function.HttpMethods.Should().BeEmpty();
@@ -59,8 +63,8 @@ public sealed class FunctionMetadataParserTests
     [InlineData("/v1/", "v1/health")]
     public void Parse_RoutePrefixFromHostJson_IsApplied(string prefix, string expected)
     {
-        var settings = HostJsonSettings.Parse(
-            """{"version":"2.0","extensions":{"http":{"routePrefix":"PREFIX"}}}""".Replace("PREFIX", prefix, StringComparison.Ordinal));
+        var hostJson = """{"version":"2.0","extensions":{"http":{"routePrefix":"PREFIX"}}}""";
+        var settings = HostJsonSettings.Parse(hostJson.Replace("PREFIX", prefix, StringComparison.Ordinal));
 
         TestFunctions.Create("Health", settings, TestFunctions.HealthTrigger).HttpRoute.Should().Be(expected);
     }
@@ -87,7 +91,8 @@ public sealed class FunctionMetadataParserTests
     [Fact]
     public void RouteTableCreate_UnparsableTemplate_ThrowsNamingFunctionAndTemplate()
     {
-        var function = TestFunctions.Create("Bad", """{"name":"req","type":"httpTrigger","direction":"In","route":"items/{id"}""");
+        var function = TestFunctions.Create("Bad",
+            """{"name":"req","type":"httpTrigger","direction":"In","route":"items/{id"}""");
 
         var act = () => HttpRouteTable.Create([function]);
 

@@ -24,11 +24,27 @@ public sealed class FunctionsHostFixture : IAsyncLifetime
 
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>Waits for a log record: the worker's own logs travel independently of the handshake's answers.</summary>
+    public async Task<FakeLogRecord> WaitForLogAsync(Func<FakeLogRecord, bool> predicate)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var record = Logs.Collector.GetSnapshot().FirstOrDefault(predicate);
+            if (record is not null)
+            {
+                return record;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), timeout.Token);
+        }
+    }
+
     public async Task InitializeAsync()
     {
         var options = new FunctionsHostOptions
         {
-            AppDirectory = FunctionsHostOptions.ForBuiltApp().AppDirectory,
+            AppDirectory = FunctionsHostOptions.GetBuiltAppDirectory(),
             MaxRequestBodySize = MaxRequestBodySize,
         };
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));

@@ -52,7 +52,9 @@ public sealed class FunctionsHostLifetimeTests : IDisposable
         var empty = Directory.CreateTempSubdirectory("agentfunctions-nobuild-");
         try
         {
-            var act = () => FunctionsHost.StartAsync(new FunctionsHostOptions { AppDirectory = empty.FullName }, _loggerFactory);
+            var options = new FunctionsHostOptions { AppDirectory = empty.FullName };
+
+            var act = () => FunctionsHost.StartAsync(options, _loggerFactory);
 
             await act.Should().ThrowAsync<FunctionsHostException>()
                 .WithMessage("*No function app build output*worker.config.json is missing*Build the app first*");
@@ -80,7 +82,8 @@ public sealed class FunctionsHostLifetimeTests : IDisposable
 
         var act = () => FunctionsHost.StartAsync(options, _loggerFactory);
 
-        await act.Should().ThrowAsync<ArgumentOutOfRangeException>().WithParameterName(nameof(FunctionsHostOptions.StartupTimeout));
+        await act.Should().ThrowAsync<ArgumentOutOfRangeException>()
+            .WithParameterName(nameof(FunctionsHostOptions.StartupTimeout));
     }
 
     [Fact]

@@ -27,9 +27,13 @@ public sealed class HttpFrontEndTests : IAsyncLifetime
         [
             TestFunctions.Health(),
             TestFunctions.Create("GetItem",
-                """{"name":"req","type":"httpTrigger","direction":"In","authLevel":"Function","methods":["get","post"],"Route":"items/{id:int}/{name?}"}""",
+                """
+                {"name":"req","type":"httpTrigger","direction":"In","authLevel":"Function","methods":["get","post"],
+                 "Route":"items/{id:int}/{name?}"}
+                """,
                 TestFunctions.HttpReturn),
-            TestFunctions.Create("Anything", """{"name":"req","type":"httpTrigger","direction":"In"}""", TestFunctions.HttpReturn),
+            TestFunctions.Create("Anything",
+                """{"name":"req","type":"httpTrigger","direction":"In"}""", TestFunctions.HttpReturn),
         ];
         _frontEnd = await HttpFrontEnd.StartAsync(functions, _invoker, port: 0, MaxBody, NullLoggerFactory.Instance,
             CancellationToken.None);
@@ -192,7 +196,11 @@ public sealed class HttpFrontEndTests : IAsyncLifetime
     [Fact]
     public async Task Request_FunctionResponseWithHeadersAndBody_ReachesClient()
     {
-        var http = new RpcHttp { StatusCode = "200", Body = new TypedData { Bytes = ByteString.CopyFromUtf8("""{"ok":true}""") } };
+        var http = new RpcHttp
+        {
+            StatusCode = "200",
+            Body = new TypedData { Bytes = ByteString.CopyFromUtf8("""{"ok":true}""") },
+        };
         http.Headers["Content-Type"] = "application/json";
         _invoker.Respond = _ => HttpResult(http);
 
@@ -200,6 +208,19 @@ public sealed class HttpFrontEndTests : IAsyncLifetime
 
         response.Content.Headers.ContentType.Should().Be(MediaTypeHeaderValue.Parse("application/json"));
         (await response.Content.ReadAsStringAsync()).Should().Be("""{"ok":true}""");
+    }
+
+    [Fact]
+    public async Task StartAsync_PortInUse_ThrowsNamingThePort()
+    {
+        using var occupant = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+
+        var act = () => HttpFrontEnd.StartAsync([TestFunctions.Health()], _invoker, port, MaxBody, NullLoggerFactory.Instance,
+            CancellationToken.None);
+
+        await act.Should().ThrowAsync<FunctionsHostException>().WithMessage($"*127.0.0.1:{port}*");
     }
 
     private Uri Url(string path) => new(_frontEnd.BaseAddress, path);

@@ -25,7 +25,8 @@ public sealed class RpcHttpRequestMapperTests
         http.Url.Should().Be("http://127.0.0.1:7071/api/items/42/widget?q=1&tag=a&tag=b");
         http.NullableHeaders["x-custom"].Value.Should().Be("one,two");
         http.NullableHeaders["content-type"].Value.Should().Be("application/json");
-        http.NullableHeaders.Keys.Should().OnlyContain(name => string.Equals(name, name.ToLowerInvariant(), StringComparison.Ordinal));
+        http.NullableHeaders.Keys.Should()
+            .OnlyContain(name => string.Equals(name, name.ToLowerInvariant(), StringComparison.Ordinal));
         http.Headers.Should().BeEmpty("the worker reads headers only from the nullable map");
         http.NullableQuery["q"].Value.Should().Be("1");
         http.NullableQuery["tag"].Value.Should().Be("a,b");

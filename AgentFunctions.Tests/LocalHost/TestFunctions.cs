@@ -13,7 +13,8 @@ internal static class TestFunctions
 
     public const string HttpReturn = """{"name":"$return","type":"http","direction":"Out"}""";
 
-    public static LoadedFunction Create(string name, params string[] rawBindings) => Create(name, HostJsonSettings.Default, rawBindings);
+    public static LoadedFunction Create(string name, params string[] rawBindings) =>
+        Create(name, HostJsonSettings.Default, rawBindings);
 
     public static LoadedFunction Create(string name, HostJsonSettings hostSettings, params string[] rawBindings)
     {

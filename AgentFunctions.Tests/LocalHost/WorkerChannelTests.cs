@@ -33,8 +33,8 @@ public sealed class WorkerChannelTests : IAsyncLifetime
     [Fact]
     public async Task LoadFunctionAsync_ResponsesOutOfOrder_EachLoadGetsItsOwnResponse()
     {
-        var first = _channel.LoadFunctionAsync(new RpcFunctionMetadata { FunctionId = "f1", Name = "One" }, CancellationToken.None);
-        var second = _channel.LoadFunctionAsync(new RpcFunctionMetadata { FunctionId = "f2", Name = "Two" }, CancellationToken.None);
+        var first = _channel.LoadFunctionAsync(new() { FunctionId = "f1", Name = "One" }, CancellationToken.None);
+        var second = _channel.LoadFunctionAsync(new() { FunctionId = "f2", Name = "Two" }, CancellationToken.None);
         (await _stream.ToWorker()).FunctionLoadRequest.FunctionId.Should().Be("f1");
         (await _stream.ToWorker()).FunctionLoadRequest.Metadata.Name.Should().Be("Two");
 
@@ -53,7 +53,7 @@ public sealed class WorkerChannelTests : IAsyncLifetime
 
         await _stream.FromWorker(new StreamingMessage());
         await _stream.FromWorker(new StreamingMessage { RpcLog = new RpcLog { Message = "hello", InvocationId = "inv-1" } });
-        await _stream.FromWorker(new StreamingMessage { InvocationResponse = new InvocationResponse { InvocationId = "inv-1" } });
+        await _stream.FromWorker(new StreamingMessage { InvocationResponse = new() { InvocationId = "inv-1" } });
 
         sent.InvocationRequest.TraceContext.Should().NotBeNull("the worker dereferences it without a check");
         (await invocation.WaitAsync(TimeSpan.FromSeconds(5))).InvocationId.Should().Be("inv-1");
@@ -80,14 +80,16 @@ public sealed class WorkerChannelTests : IAsyncLifetime
 
         _stream.EndFromWorker();
 
-        await invocation.Invoking(task => task).Should().ThrowAsync<FunctionsHostException>().WithMessage("*stream has closed*");
+        await invocation.Invoking(task => task).Should().ThrowAsync<FunctionsHostException>()
+            .WithMessage("*stream has closed*");
         await _channel.Disconnected.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     [Fact]
     public async Task RunStreamAsync_StreamFromAnotherWorker_IsRejected()
     {
-        var other = new WorkerChannel("expected", new RpcLogForwarder(NullLoggerFactory.Instance), NullLogger<WorkerChannel>.Instance);
+        var other = new WorkerChannel(
+            "expected", new RpcLogForwarder(NullLoggerFactory.Instance), NullLogger<WorkerChannel>.Instance);
         var stream = new InMemoryStream();
         await stream.FromWorker(new StreamingMessage { StartStream = new StartStream { WorkerId = "someone-else" } });
 

@@ -57,7 +57,11 @@ public sealed class WorkerLaunchTests
     [Fact]
     public void EnvironmentBuild_OptionVariables_AreAppliedAfterCleaning()
     {
-        var inherited = new Dictionary<string, string?> { ["HTTPS_PROXY"] = "http://corporate:3128", ["IDENTITY_ENDPOINT"] = "x" };
+        var inherited = new Dictionary<string, string?>
+        {
+            ["HTTPS_PROXY"] = "http://corporate:3128",
+            ["IDENTITY_ENDPOINT"] = "x",
+        };
         var overrides = new Dictionary<string, string>
         {
             ["HTTPS_PROXY"] = "http://127.0.0.1:9000",
@@ -87,7 +91,10 @@ public sealed class WorkerLaunchTests
     public void Create_SdkWorkerConfig_RunsDotnetWithTheWorkerDllFirst()
     {
         var config = WorkerConfig.Parse(
-            """{"description":{"language":"dotnet-isolated","defaultExecutablePath":"dotnet","defaultWorkerPath":"AgentFunctions.dll","workerIndexing":"true"}}""",
+            """
+            {"description":{"language":"dotnet-isolated","defaultExecutablePath":"dotnet",
+             "defaultWorkerPath":"AgentFunctions.dll","workerIndexing":"true"}}
+            """,
             AppDirectory);
 
         var spec = WorkerLaunchSpec.Create(config, AppDirectory, 5123, "w-1", "r-1", new Dictionary<string, string>());
@@ -103,7 +110,10 @@ public sealed class WorkerLaunchTests
     public void Parse_SelfContainedWorkerRoot_ExpandsToAppDirectory()
     {
         var config = WorkerConfig.Parse(
-            """{"description":{"defaultExecutablePath":"{WorkerRoot}AgentFunctions","defaultWorkerPath":"","workerIndexing":true}}""",
+            """
+            {"description":{"defaultExecutablePath":"{WorkerRoot}AgentFunctions","defaultWorkerPath":"",
+             "workerIndexing":true}}
+            """,
             AppDirectory);
 
         config.ExecutablePath.Should().Be(AppDirectory + Path.DirectorySeparatorChar + "AgentFunctions");

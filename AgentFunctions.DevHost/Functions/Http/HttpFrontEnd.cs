@@ -26,8 +26,8 @@ internal sealed class HttpFrontEnd : IAsyncDisposable
     /// <summary>http://127.0.0.1:&lt;port&gt;/</summary>
     public Uri BaseAddress { get; }
 
-    public static async Task<HttpFrontEnd> StartAsync(IReadOnlyList<LoadedFunction> functions, IFunctionInvoker invoker, int port,
-        long maxRequestBodySize, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    public static async Task<HttpFrontEnd> StartAsync(IReadOnlyList<LoadedFunction> functions, IFunctionInvoker invoker,
+        int port, long maxRequestBodySize, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invoker);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -43,7 +43,8 @@ internal sealed class HttpFrontEnd : IAsyncDisposable
         builder.Services.AddRouting();
 
         var app = builder.Build();
-        var handler = new HttpInvocationHandler(invoker, maxRequestBodySize, loggerFactory.CreateLogger<HttpInvocationHandler>());
+        var handler = new HttpInvocationHandler(invoker, maxRequestBodySize,
+            loggerFactory.CreateLogger<HttpInvocationHandler>());
         app.UseStatusCodePages(context => ProblemResponse.WriteForRoutingStatusAsync(context.HttpContext));
         app.UseRouting();
         foreach (var route in routes)

@@ -31,7 +31,8 @@ internal static class HttpRouteTable
             catch (RoutePatternException exception)
             {
                 throw new FunctionsHostException(
-                    $"Function '{function.Name}' has a route template the host cannot parse ('{template}'): {exception.Message}",
+                    $"Function '{function.Name}' has a route template the host cannot parse ('{template}'): " +
+                    exception.Message,
                     exception);
             }
 

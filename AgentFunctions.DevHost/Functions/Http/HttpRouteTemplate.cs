@@ -4,8 +4,7 @@ namespace AgentFunctions.DevHost.Functions.Http;
 internal static class HttpRouteTemplate
 {
     /// <summary>
-    /// "<paramref name="routePrefix"/>/<paramref name="route"/>", or "<paramref name="routePrefix"/>/<paramref name="functionName"/>"
-    /// when the trigger sets no route; an empty prefix leaves the route alone.
+    /// "prefix/route", or "prefix/function name" when the trigger sets no route; an empty prefix leaves the route alone.
     /// </summary>
     public static string Build(string functionName, string? route, string routePrefix)
     {

@@ -9,7 +9,8 @@ internal static class ProblemResponse
 {
     public const string ContentType = "application/problem+json";
 
-    public static async Task WriteAsync(HttpContext context, int status, string title, string detail, string? invocationId = null)
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail,
+        string? invocationId = null)
     {
         ArgumentNullException.ThrowIfNull(context);
 
@@ -40,7 +41,8 @@ internal static class ProblemResponse
             StatusCodes.Status404NotFound =>
                 WriteAsync(context, StatusCodes.Status404NotFound, "Not Found", "No function is served at this path."),
             StatusCodes.Status405MethodNotAllowed => WriteAsync(context, StatusCodes.Status405MethodNotAllowed,
-                "Method Not Allowed", "The function at this path does not accept this HTTP method; the Allow header lists those it does."),
+                "Method Not Allowed",
+                "The function at this path does not accept this HTTP method; the Allow header lists those it does."),
             _ => Task.CompletedTask,
         };
     }

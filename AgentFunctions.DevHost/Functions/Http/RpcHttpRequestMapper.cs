@@ -27,7 +27,11 @@ internal static class RpcHttpRequestMapper
         ArgumentNullException.ThrowIfNull(body);
         ArgumentException.ThrowIfNullOrEmpty(triggerBindingName);
 
-        var trigger = new ParameterBinding { Name = triggerBindingName, Data = new TypedData { Http = ToRpcHttp(request, body) } };
+        var trigger = new ParameterBinding
+        {
+            Name = triggerBindingName,
+            Data = new TypedData { Http = ToRpcHttp(request, body) },
+        };
         return new HttpInvocationInput(trigger, BuildTriggerMetadata(request, body));
     }
 

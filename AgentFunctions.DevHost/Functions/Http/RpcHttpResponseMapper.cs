@@ -24,7 +24,8 @@ internal static class RpcHttpResponseMapper
         {
             // The worker's exception text stays in the host log (FunctionInvoker logs it): it may carry internals.
             await ProblemResponse.WriteAsync(context, StatusCodes.Status500InternalServerError, "Function failed",
-                $"The function '{function.Name}' did not complete. The local host's log has the details under this invocation id.",
+                $"The function '{function.Name}' did not complete. " +
+                "The local host's log has the details under this invocation id.",
                 result.InvocationId).ConfigureAwait(false);
             return;
         }
@@ -53,7 +54,8 @@ internal static class RpcHttpResponseMapper
             }
         }
 
-        return result.ReturnValue?.Http ?? result.OutputData.Values.Select(data => data.Http).FirstOrDefault(http => http is not null);
+        return result.ReturnValue?.Http
+            ?? result.OutputData.Values.Select(data => data.Http).FirstOrDefault(http => http is not null);
     }
 
     /// <summary>The status code the worker sent as text; anything unusable means 200, as in the Functions host.</summary>

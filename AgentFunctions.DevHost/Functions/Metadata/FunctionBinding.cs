@@ -34,24 +34,10 @@ public sealed class FunctionBinding
     public bool IsOutput => Direction.Contains("out", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Finds a property of the raw binding by name, ignoring case.</summary>
-    public bool TryGetProperty(string propertyName, out JsonElement value)
-    {
-        foreach (var property in Raw.EnumerateObject())
-        {
-            if (string.Equals(property.Name, propertyName, StringComparison.OrdinalIgnoreCase))
-            {
-                value = property.Value;
-                return true;
-            }
-        }
-
-        value = default;
-        return false;
-    }
+    public bool TryGetProperty(string propertyName, out JsonElement value) => TryGetProperty(Raw, propertyName, out value);
 
     /// <summary>A string property of the raw binding, or null when it is absent, null or not a string.</summary>
-    public string? GetString(string propertyName) =>
-        TryGetProperty(propertyName, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+    public string? GetString(string propertyName) => GetString(Raw, propertyName);
 
     /// <summary>Parses one raw binding; throws <see cref="FormatException"/> naming what is wrong.</summary>
     internal static FunctionBinding Parse(string rawBinding)
@@ -72,14 +58,33 @@ public sealed class FunctionBinding
             throw new FormatException($"A raw binding must be a JSON object, not {root.ValueKind}.");
         }
 
-        var binding = new FunctionBinding(string.Empty, string.Empty, string.Empty, root);
-        var name = binding.GetString("name");
-        var type = binding.GetString("type");
+        var name = GetString(root, "name");
+        var type = GetString(root, "type");
         if (string.IsNullOrEmpty(name) || string.IsNullOrEmpty(type))
         {
             throw new FormatException("A raw binding lacks its 'name' or 'type'.");
         }
 
-        return new FunctionBinding(name, type, binding.GetString("direction") ?? "In", root);
+        return new FunctionBinding(name, type, GetString(root, "direction") ?? "In", root);
+    }
+
+    private static string? GetString(JsonElement element, string propertyName) =>
+        TryGetProperty(element, propertyName, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+
+    private static bool TryGetProperty(JsonElement element, string propertyName, out JsonElement value)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (string.Equals(property.Name, propertyName, StringComparison.OrdinalIgnoreCase))
+            {
+                value = property.Value;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
     }
 }

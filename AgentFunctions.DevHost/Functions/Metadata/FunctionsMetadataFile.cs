@@ -47,7 +47,8 @@ internal static class FunctionsMetadataFile
         {
             var metadata = new RpcFunctionMetadata
             {
-                Name = GetString(function, "name") ?? throw new FunctionsHostException($"A function in {FileName} has no name."),
+                Name = GetString(function, "name")
+                    ?? throw new FunctionsHostException($"A function in {FileName} has no name."),
                 ScriptFile = GetString(function, "scriptFile") ?? string.Empty,
                 EntryPoint = GetString(function, "entryPoint") ?? string.Empty,
                 Language = "dotnet-isolated",

@@ -56,7 +56,8 @@ internal static class RpcMessages
         return request;
     }
 
-    public static StreamingMessage Wrap(InvocationRequest request) => new() { RequestId = NewId(), InvocationRequest = request };
+    public static StreamingMessage Wrap(InvocationRequest request) =>
+        new() { RequestId = NewId(), InvocationRequest = request };
 
     public static StreamingMessage InvocationCancel(string invocationId) => new()
     {

@@ -21,7 +21,8 @@ internal sealed partial class WorkerChannel
     private readonly TaskCompletionSource _disconnected = NewPending();
     private readonly TaskCompletionSource<WorkerInitResponse> _initResponse = NewPending<WorkerInitResponse>();
     private readonly TaskCompletionSource<FunctionMetadataResponse> _metadataResponse = NewPending<FunctionMetadataResponse>();
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<FunctionLoadResponse>> _loads = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<FunctionLoadResponse>> _loads =
+        new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<InvocationResponse>> _invocations =
         new(StringComparer.Ordinal);
 
@@ -45,8 +46,8 @@ internal sealed partial class WorkerChannel
     public Task Disconnected => _disconnected.Task;
 
     /// <summary>Serves one EventStream call for as long as it lasts.</summary>
-    public async Task RunStreamAsync(IAsyncStreamReader<StreamingMessage> requests, IServerStreamWriter<StreamingMessage> responses,
-        CancellationToken cancellationToken)
+    public async Task RunStreamAsync(IAsyncStreamReader<StreamingMessage> requests,
+        IServerStreamWriter<StreamingMessage> responses, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(responses);
@@ -116,7 +117,8 @@ internal sealed partial class WorkerChannel
         var pending = NewPending<FunctionLoadResponse>();
         if (!_loads.TryAdd(metadata.FunctionId, pending))
         {
-            throw new InvalidOperationException($"Function id '{metadata.FunctionId}' ({metadata.Name}) is being loaded already.");
+            throw new InvalidOperationException(
+                $"Function id '{metadata.FunctionId}' ({metadata.Name}) is being loaded already.");
         }
 
         Send(RpcMessages.FunctionLoad(metadata));

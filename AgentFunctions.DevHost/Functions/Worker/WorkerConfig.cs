@@ -12,7 +12,7 @@ internal sealed record WorkerConfig(string ExecutablePath, string? WorkerPath, b
 
     private const string WorkerRootToken = "{WorkerRoot}";
 
-    /// <summary>Reads worker.config.json, failing with a message that says to build the app when the output is missing.</summary>
+    /// <summary>Reads worker.config.json; when the build output is missing, the error says to build the app.</summary>
     public static WorkerConfig Load(string appDirectory)
     {
         if (!Directory.Exists(appDirectory))
@@ -52,14 +52,15 @@ internal sealed record WorkerConfig(string ExecutablePath, string? WorkerPath, b
         var executable = GetString(description, "defaultExecutablePath");
         if (string.IsNullOrWhiteSpace(executable))
         {
-            throw new FunctionsHostException($"{FileName} in '{appDirectory}' names no defaultExecutablePath; rebuild the function app.");
+            throw new FunctionsHostException(
+                $"{FileName} in '{appDirectory}' names no defaultExecutablePath; rebuild the function app.");
         }
 
         var workerPath = GetString(description, "defaultWorkerPath");
-        return new WorkerConfig(
-            ExpandWorkerRoot(executable, appDirectory),
-            string.IsNullOrWhiteSpace(workerPath) ? null : Path.GetFullPath(ExpandWorkerRoot(workerPath, appDirectory), appDirectory),
-            ReadWorkerIndexing(description));
+        var fullWorkerPath = string.IsNullOrWhiteSpace(workerPath)
+            ? null
+            : Path.GetFullPath(ExpandWorkerRoot(workerPath, appDirectory), appDirectory);
+        return new WorkerConfig(ExpandWorkerRoot(executable, appDirectory), fullWorkerPath, ReadWorkerIndexing(description));
     }
 
     private static FunctionsHostException MissingBuildOutput(string appDirectory, string problem) => new(
