@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace AgentFunctions.DevHost.Functions.Worker;
+
+/// <summary>
+/// Kills every worker still running when this process ends, so that no worker outlives its host. Normal exit and SIGTERM
+/// raise ProcessExit; Ctrl+C, SIGQUIT and SIGHUP would end the process without it, hence the signal registrations.
+/// A host killed with SIGKILL cannot react at all, and the worker does not stop by itself when its gRPC stream breaks
+/// (checked against Worker 2.52): that one case leaves the worker running until it is killed by hand.
+/// </summary>
+internal static class WorkerProcessReaper
+{
+    private static readonly ConcurrentDictionary<WorkerProcess, byte> Running = new();
+    private static readonly Lock Gate = new();
+    private static List<PosixSignalRegistration>? s_signalRegistrations;
+
+    internal static int RunningCount => Running.Count;
+
+    public static void Track(WorkerProcess worker)
+    {
+        EnsureHooked();
+        Running.TryAdd(worker, 0);
+    }
+
+    public static void Untrack(WorkerProcess worker) => Running.TryRemove(worker, out _);
+
+    private static void EnsureHooked()
+    {
+        lock (Gate)
+        {
+            if (s_signalRegistrations is not null)
+            {
+                return;
+            }
+
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+            s_signalRegistrations = [];
+            foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGHUP, PosixSignal.SIGTERM })
+            {
+                try
+                {
+                    // The handler leaves context.Cancel alone, so the signal's normal effect still follows.
+                    s_signalRegistrations.Add(PosixSignalRegistration.Create(signal, _ => KillAll()));
+                }
+                catch (PlatformNotSupportedException)
+                {
+                    // ProcessExit still covers normal exit on such platforms.
+                }
+            }
+        }
+    }
+
+    private static void KillAll()
+    {
+        foreach (var worker in Running.Keys)
+        {
+            worker.Kill();
+        }
+    }
+}
