@@ -184,7 +184,7 @@ public sealed partial class FunctionsHost : IAsyncDisposable
 
         // Queue and timer listeners will start here, each handing its messages to Invoker with the function it serves.
         _httpFrontEnd = await HttpFrontEnd.StartAsync(metadata, _invoker, _options.HttpPort, _options.MaxRequestBodySize,
-            _loggerFactory, cancellationToken).ConfigureAwait(false);
+            _loggerFactory, cancellationToken, _options.MapHostEndpoints).ConfigureAwait(false);
 
         foreach (var function in metadata)
         {

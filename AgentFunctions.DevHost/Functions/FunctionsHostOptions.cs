@@ -34,6 +34,12 @@ public sealed class FunctionsHostOptions
     /// </summary>
     public TimeSpan ShutdownGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Endpoints of the local host's own, served beside the functions on the same port (for example an operator action
+    /// under <c>/_devhost/</c>). Function routes take precedence only where a path is the same.
+    /// </summary>
+    public Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder>? MapHostEndpoints { get; init; }
+
     /// <summary>Largest HTTP request body the front end accepts, in bytes; a larger one gets 413. Default 1 MiB.</summary>
     public long MaxRequestBodySize { get; init; } = DefaultMaxRequestBodySize;
 

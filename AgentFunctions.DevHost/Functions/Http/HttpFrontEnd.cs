@@ -27,7 +27,8 @@ internal sealed class HttpFrontEnd : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public static async Task<HttpFrontEnd> StartAsync(IReadOnlyList<LoadedFunction> functions, IFunctionInvoker invoker,
-        int port, long maxRequestBodySize, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        int port, long maxRequestBodySize, ILoggerFactory loggerFactory, CancellationToken cancellationToken,
+        Action<IEndpointRouteBuilder>? mapHostEndpoints = null)
     {
         ArgumentNullException.ThrowIfNull(invoker);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -47,6 +48,7 @@ internal sealed class HttpFrontEnd : IAsyncDisposable
             loggerFactory.CreateLogger<HttpInvocationHandler>());
         app.UseStatusCodePages(context => ProblemResponse.WriteForRoutingStatusAsync(context.HttpContext));
         app.UseRouting();
+        mapHostEndpoints?.Invoke(app);
         foreach (var route in routes)
         {
             var function = route.Function;
