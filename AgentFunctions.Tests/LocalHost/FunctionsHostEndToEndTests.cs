@@ -35,9 +35,11 @@ public sealed class FunctionsHostEndToEndTests(FunctionsHostFixture fixture) : I
     {
         using var response = await fixture.Client.GetAsync(new Uri("api/health", UriKind.Relative));
 
-        // HealthFunction answers request.CreateResponse(HttpStatusCode.OK): a 200 without a body.
+        // The function's status, headers and JSON body come back as the worker wrote them.
         response.StatusCode.Should().Be(HttpStatusCode.OK);
-        (await response.Content.ReadAsByteArrayAsync()).Should().BeEmpty();
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+        response.Headers.CacheControl!.NoStore.Should().BeTrue();
+        (await response.Content.ReadAsStringAsync()).Should().StartWith("{\"status\":\"Healthy\",\"authentication\":\"KeyVaultKey\"");
     }
 
     [Fact]

@@ -42,11 +42,7 @@ public sealed class FunctionsHostFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var options = new FunctionsHostOptions
-        {
-            AppDirectory = FunctionsHostOptions.GetBuiltAppDirectory(),
-            MaxRequestBodySize = MaxRequestBodySize,
-        };
+        var options = AppUnderTest.CreateHostOptions(MaxRequestBodySize);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         Host = await FunctionsHost.StartAsync(options, _loggerFactory, timeout.Token);
         Client = new HttpClient { BaseAddress = Host.HttpBaseAddress, Timeout = TimeSpan.FromSeconds(30) };

@@ -23,7 +23,7 @@ public sealed class FunctionsHostLifetimeTests : IDisposable
     [Fact]
     public async Task DisposeAsync_RunningWorker_EndsTheWorkerProcess()
     {
-        var host = await FunctionsHost.StartAsync(FunctionsHostOptions.ForBuiltApp(), _loggerFactory);
+        var host = await FunctionsHost.StartAsync(AppUnderTest.CreateHostOptions(), _loggerFactory);
         var processId = host.WorkerProcessId;
         IsRunning(processId).Should().BeTrue();
 
@@ -36,7 +36,7 @@ public sealed class FunctionsHostLifetimeTests : IDisposable
     [Fact]
     public async Task StartAsync_WorkerDiesDuringStartup_FailsClearlyWithItsStderrLogged()
     {
-        var options = FunctionsHostOptions.ForBuiltApp();
+        var options = AppUnderTest.CreateHostOptions();
         // A startup hook that cannot load makes the runtime abort the worker before Main, writing the reason to stderr.
         options.EnvironmentVariables["DOTNET_STARTUP_HOOKS"] = "/nonexistent/AgentFunctions.DevHost.NoSuchHook.dll";
 
@@ -44,6 +44,21 @@ public sealed class FunctionsHostLifetimeTests : IDisposable
 
         await act.Should().ThrowAsync<FunctionsHostException>().WithMessage("*worker process exited with code*");
         _logs.Collector.GetSnapshot().Should().Contain(record => record.Id.Name == "WorkerStandardError");
+    }
+
+    [Theory]
+    [InlineData("KeyCache__TimeToLive", "00:00:01", "KeyCache:TimeToLive must be between 00:00:10 and 01:00:00")]
+    [InlineData("KeyVault__VaultUri", "", "KeyVault:VaultUri is required")]
+    [InlineData("AzureOpenAI__Authentication", "PlainKeyInSettings", "AzureOpenAI:Authentication")]
+    public async Task StartAsync_AppWithBadSetting_WorkerStopsWithMessageNamingTheSetting(string setting, string value, string expected)
+    {
+        var options = AppUnderTest.CreateHostOptions(appSettings: new Dictionary<string, string> { [setting] = value });
+
+        var act = () => FunctionsHost.StartAsync(options, _loggerFactory);
+
+        await act.Should().ThrowAsync<FunctionsHostException>();
+        _logs.Collector.GetSnapshot().Where(record => record.Id.Name == "WorkerStandardError")
+            .Should().Contain(record => record.Message.Contains(expected, StringComparison.Ordinal));
     }
 
     [Fact]
