@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.Json;
+
+namespace AgentFunctions.Tests.EndToEnd;
+
+/// <summary>Every bad request gets its status and a problem document saying what is wrong, through the real worker.</summary>
+public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<LocalHostFixture>
+{
+    [Theory]
+    [InlineData("{not json", HttpStatusCode.BadRequest, "invalid-json")]
+    [InlineData("[\"input\"]", HttpStatusCode.BadRequest, "invalid-json")]
+    [InlineData("", HttpStatusCode.BadRequest, "invalid-json")]
+    [InlineData("{}", HttpStatusCode.BadRequest, "missing-input")]
+    [InlineData("{\"input\": null}", HttpStatusCode.BadRequest, "missing-input")]
+    [InlineData("{\"input\": 42}", HttpStatusCode.BadRequest, "invalid-input")]
+    [InlineData("{\"input\": \"\"}", HttpStatusCode.BadRequest, "empty-input")]
+    [InlineData("{\"input\": \"   \\n\"}", HttpStatusCode.BadRequest, "empty-input")]
+    public async Task Invoke_BadBody_AnswersProblemWithStatusAndCode(string body, HttpStatusCode status, string code)
+    {
+        var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", body);
+
+        AssertProblem(response, problem, status, code);
+    }
+
+    [Fact]
+    public async Task Invoke_InputOverCharacterLimit_Answers400NamingTheSetting()
+    {
+        string input = new('a', 8001);
+
+        var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", JsonSerializer.Serialize(new { input }));
+
+        AssertProblem(response, problem, HttpStatusCode.BadRequest, "input-too-long");
+        problem.Should().Contain("Agents:MaxInputCharacters").And.Contain("8001");
+    }
+
+    [Fact]
+    public async Task Invoke_BodyOverByteLimit_Answers413()
+    {
+        string input = new('a', 70_000);
+
+        var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", JsonSerializer.Serialize(new { input }));
+
+        AssertProblem(response, problem, HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+    }
+
+    [Fact]
+    public async Task Invoke_UnknownAgent_Answers404ListingKnownAgents()
+    {
+        var (response, problem) = await fixture.PostAsync("api/agents/nobody/invoke", """{"input": "hi"}""");
+
+        AssertProblem(response, problem, HttpStatusCode.NotFound, "unknown-agent");
+        problem.Should().Contain("assistant");
+    }
+
+    [Fact]
+    public async Task Invoke_WrongMethod_Answers405()
+    {
+        var (response, _) = await fixture.GetAsync("api/agents/assistant/invoke");
+
+        response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+    }
+
+    [Fact]
+    public async Task Invoke_BadRequestThenGoodRequest_GoodOneStillAnswered()
+    {
+        await fixture.PostAsync("api/agents/assistant/invoke", "{broken");
+
+        var (response, body) = await fixture.PostAsync("api/agents/assistant/invoke", """{"input": "still here?"}""");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        body.Should().Contain("Echo: still here?");
+    }
+
+    private static void AssertProblem(HttpResponseMessage response, string body, HttpStatusCode status, string code)
+    {
+        response.StatusCode.Should().Be(status);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        using var json = JsonDocument.Parse(body);
+        json.RootElement.GetProperty("status").GetInt32().Should().Be((int)status);
+        json.RootElement.GetProperty("code").GetString().Should().Be(code);
+        json.RootElement.GetProperty("detail").GetString().Should().NotBeNullOrWhiteSpace();
+    }
+}
