@@ -14,6 +14,8 @@ public class LocalHostFixture : IAsyncLifetime
 {
     private readonly ILoggerFactory _loggerFactory;
     private readonly ConcurrentQueue<string> _captured = new();
+    // Timer status of a test run stays out of the repository's .devhost folder and out of the next run.
+    private readonly DirectoryInfo _state = Directory.CreateTempSubdirectory("agentfunctions-e2e-state-");
 
     public LocalHostFixture()
     {
@@ -52,7 +54,8 @@ public class LocalHostFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        Host = await LocalDevelopmentHost.StartAsync(new LocalDevelopmentHostOptions { AppSettings = AppSettings }, _loggerFactory,
+        Host = await LocalDevelopmentHost.StartAsync(
+            new LocalDevelopmentHostOptions { AppSettings = AppSettings, StateDirectory = _state.FullName }, _loggerFactory,
             timeout.Token);
         Client = new HttpClient { BaseAddress = Host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -67,6 +70,7 @@ public class LocalHostFixture : IAsyncLifetime
 
         _loggerFactory.Dispose();
         Logs.Dispose();
+        _state.Delete(recursive: true);
     }
 
     private async Task<string> RecordAsync(HttpResponseMessage response)

@@ -4,7 +4,10 @@ using AgentFunctions.Tests.Doubles;
 
 namespace AgentFunctions.Tests.LocalHost;
 
-/// <summary>Host options for the real AgentFunctions worker, configured against the process's shared doubles.</summary>
+/// <summary>
+/// Host options for the real AgentFunctions worker, configured against the process's shared doubles and shared Azurite,
+/// so that queue and timer functions have the storage connections they have under <c>dotnet run</c>.
+/// </summary>
 internal static class AppUnderTest
 {
     public static FunctionsHostOptions CreateHostOptions(long maxRequestBodySize = FunctionsHostOptions.DefaultMaxRequestBodySize,
@@ -15,7 +18,9 @@ internal static class AppUnderTest
             AppDirectory = FunctionsHostOptions.GetBuiltAppDirectory(),
             MaxRequestBodySize = maxRequestBodySize,
         };
-        foreach (var (name, value) in LocalDevelopmentHost.CreateWorkerEnvironment(SharedLocalAzure.Instance, appSettings))
+        var environment = LocalDevelopmentHost.CreateWorkerEnvironment(SharedLocalAzure.Instance, SharedLocalStorage.Instance,
+            appSettings);
+        foreach (var (name, value) in environment)
         {
             options.EnvironmentVariables[name] = value;
         }

@@ -25,7 +25,9 @@ internal sealed partial class TimerListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopWaiting = new();
     private readonly CancellationTokenSource _stopInvoking = new();
     private Task? _loop;
+    private readonly Lock _gate = new();
     private ScheduleStatus? _status;
+    private DateTimeOffset? _nextOccurrence;
     private int _firingCount;
     private int _stopped;
 
@@ -63,7 +65,24 @@ internal sealed partial class TimerListener : IAsyncDisposable
     public int FiringCount => Volatile.Read(ref _firingCount);
 
     /// <summary>The occurrence the listener waits for, once it waits.</summary>
-    public DateTimeOffset? NextOccurrence { get; private set; }
+    public DateTimeOffset? NextOccurrence
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _nextOccurrence;
+            }
+        }
+
+        private set
+        {
+            lock (_gate)
+            {
+                _nextOccurrence = value;
+            }
+        }
+    }
 
     public void Start()
     {
