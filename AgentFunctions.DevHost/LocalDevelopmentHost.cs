@@ -20,12 +20,19 @@ internal sealed class LocalDevelopmentHostOptions
 
     /// <summary>The app's build output; default the AgentFunctions build of this configuration.</summary>
     public string? AppDirectory { get; init; }
+
+    /// <summary>
+    /// Where timer schedule status is kept between runs; default the repository's git-ignored <c>.devhost</c> folder, so
+    /// a timer that was due while the host was stopped runs once, past due, at the next start.
+    /// </summary>
+    public string? StateDirectory { get; init; }
 }
 
 /// <summary>
-/// Everything <c>dotnet run --project AgentFunctions.DevHost</c> starts: the local Azure doubles, then the real worker
-/// under the local Functions host, wired so that the app reads its key from the vault double through the
-/// managed-identity double exactly as it would in Azure.
+/// Everything <c>dotnet run --project AgentFunctions.DevHost</c> starts: the local Azure doubles, Azurite for storage,
+/// then the real worker under the local Functions host, wired so that the app reads its key from the vault double
+/// through the managed-identity double, and host and app reach storage with that identity, exactly as they would in
+/// Azure.
 /// </summary>
 internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
 {
@@ -47,24 +54,47 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
 
     private readonly ILogger _logger;
 
-    private LocalDevelopmentHost(LocalAzure azure, FunctionsHost functions, ILogger logger)
+    /// <summary>The identity-based storage connections the app and host use, as the app settings in Azure name them.</summary>
+    public static readonly IReadOnlyList<string> StorageConnectionNames = ["AzureWebJobsStorage", "RunStateStorage"];
+
+    private LocalDevelopmentHost(LocalAzure azure, AzuriteProcess storage, FunctionsHost functions, ILogger logger)
     {
         Azure = azure;
+        Storage = storage;
         Functions = functions;
         _logger = logger;
     }
 
     public LocalAzure Azure { get; }
 
+    /// <summary>Azurite on 127.0.0.1 over HTTPS, accepting the local tenant's bearer tokens.</summary>
+    public AzuriteProcess Storage { get; }
+
     public FunctionsHost Functions { get; }
 
     public Uri BaseAddress => Functions.HttpBaseAddress;
 
     /// <summary>The worker's environment: the doubles' variables, the embedded settings, then the caller's overrides.</summary>
-    public static Dictionary<string, string> CreateWorkerEnvironment(LocalAzure azure, IReadOnlyDictionary<string, string>? overrides = null)
+    public static Dictionary<string, string> CreateWorkerEnvironment(LocalAzure azure, IReadOnlyDictionary<string, string>? overrides = null) =>
+        CreateWorkerEnvironment(azure, storage: null, overrides);
+
+    /// <summary>
+    /// The worker's environment: the doubles' variables, the storage connections of <paramref name="storage"/> (when
+    /// given), the embedded settings, then the caller's overrides.
+    /// </summary>
+    public static Dictionary<string, string> CreateWorkerEnvironment(LocalAzure azure, AzuriteProcess? storage,
+        IReadOnlyDictionary<string, string>? overrides = null)
     {
         ArgumentNullException.ThrowIfNull(azure);
         var environment = new Dictionary<string, string>(azure.WorkerEnvironment, StringComparer.Ordinal);
+        if (storage is not null)
+        {
+            foreach (var (name, value) in CreateStorageSettings(storage))
+            {
+                environment[name] = value;
+            }
+        }
+
         foreach (var (name, value) in EmbeddedAppSettings)
         {
             environment[name] = value;
@@ -78,6 +108,36 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
         return environment;
     }
 
+    /// <summary>
+    /// Identity-based connections to <paramref name="storage"/> for every name in <see cref="StorageConnectionNames"/>:
+    /// <c>&lt;name&gt;__blobServiceUri</c>, <c>__queueServiceUri</c>, <c>__tableServiceUri</c> and
+    /// <c>__credential=managedidentity</c>, as the app settings in Azure hold them. No key, no connection string.
+    /// </summary>
+    public static Dictionary<string, string> CreateStorageSettings(AzuriteProcess storage)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var connection in StorageConnectionNames)
+        {
+            foreach (var (name, value) in storage.CreateIdentityConnectionSettings(connection))
+            {
+                settings[name] = value;
+            }
+        }
+
+        return settings;
+    }
+
+    /// <summary>Starts Azurite with the doubles' certificate, over HTTPS, accepting bearer tokens.</summary>
+    public static Task<AzuriteProcess> StartStorageAsync(LocalAzure azure, ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(azure);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var options = new AzuriteOptions { Certificate = azure.CertificateAuthority.ServerCertificate, OAuth = true };
+        return AzuriteProcess.StartAsync(options, loggerFactory.CreateLogger<AzuriteProcess>(), cancellationToken);
+    }
+
     public static async Task<LocalDevelopmentHost> StartAsync(LocalDevelopmentHostOptions options, ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
@@ -85,25 +145,33 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var azure = await LocalAzure.StartAsync(new LocalAzureOptions { LoggerFactory = loggerFactory }, cancellationToken)
             .ConfigureAwait(false);
+        AzuriteProcess? storage = null;
         try
         {
+            storage = await StartStorageAsync(azure, loggerFactory, cancellationToken).ConfigureAwait(false);
             var logger = loggerFactory.CreateLogger<LocalDevelopmentHost>();
             var hostOptions = new FunctionsHostOptions
             {
                 AppDirectory = options.AppDirectory ?? FunctionsHostOptions.GetBuiltAppDirectory(),
                 HttpPort = options.HttpPort,
+                StateDirectory = options.StateDirectory ?? DefaultStateDirectory(),
                 MapHostEndpoints = endpoints => MapOperatorEndpoints(endpoints, azure, logger),
             };
-            foreach (var (name, value) in CreateWorkerEnvironment(azure, options.AppSettings))
+            foreach (var (name, value) in CreateWorkerEnvironment(azure, storage, options.AppSettings))
             {
                 hostOptions.EnvironmentVariables[name] = value;
             }
 
             var functions = await FunctionsHost.StartAsync(hostOptions, loggerFactory, cancellationToken).ConfigureAwait(false);
-            return new LocalDevelopmentHost(azure, functions, logger);
+            return new LocalDevelopmentHost(azure, storage, functions, logger);
         }
         catch
         {
+            if (storage is not null)
+            {
+                await storage.DisposeAsync().ConfigureAwait(false);
+            }
+
             await azure.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -112,9 +180,16 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Functions.DisposeAsync().ConfigureAwait(false);
+        await Storage.DisposeAsync().ConfigureAwait(false);
         await Azure.DisposeAsync().ConfigureAwait(false);
         LogStopped(_logger);
     }
+
+    /// <summary>The repository's git-ignored <c>.devhost</c> folder as this build recorded it, else one beside the app.</summary>
+    private static string DefaultStateDirectory() =>
+        FunctionAppLocator.ReadBuildMetadata("AgentFunctions.DevHostStateDirectory") is { Length: > 0 } recorded
+            ? recorded
+            : Path.Combine(FunctionsHostOptions.GetBuiltAppDirectory(), ".devhost");
 
     private static void MapOperatorEndpoints(IEndpointRouteBuilder endpoints, LocalAzure azure, ILogger logger) =>
         endpoints.MapPost(RotateKeyPath, async context =>
@@ -152,6 +227,6 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
     private static partial void LogRotated(ILogger logger, KeyName publishedKey, string version, KeyName retiredKey);
 
     [LoggerMessage(EventId = 2001, EventName = "LocalHostStopped", Level = LogLevel.Information,
-        Message = "The local host stopped; the worker and the doubles are gone.")]
+        Message = "The local host stopped; the worker, Azurite and the doubles are gone.")]
     private static partial void LogStopped(ILogger logger);
 }

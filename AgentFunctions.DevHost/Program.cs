@@ -4,7 +4,7 @@ using AgentFunctions.DevHost.Functions;
 using Microsoft.Extensions.Logging;
 
 // dotnet run --project AgentFunctions.DevHost [-- --port 7071]
-// Starts the local Azure doubles and the real worker on 127.0.0.1 and runs until Ctrl+C.
+// Starts the local Azure doubles, Azurite and the real worker on 127.0.0.1 and runs until Ctrl+C.
 
 const int DefaultPort = 7071;
 int port = DefaultPort;
@@ -61,6 +61,8 @@ await using (host)
     var baseAddress = host.BaseAddress.ToString().TrimEnd('/');
     Console.WriteLine();
     Console.WriteLine($"AgentFunctions is running at {baseAddress} (local doubles of Key Vault, managed identity and Azure OpenAI).");
+    Console.WriteLine($"Storage is Azurite, in memory: queues at {host.Storage.QueueServiceUri}, blobs at {host.Storage.BlobServiceUri}");
+    Console.WriteLine("  (the app and the host connect with the app's managed identity; queue and timer functions run as in Azure).");
     Console.WriteLine("Try it:");
     Console.WriteLine($"  curl -s -X POST {baseAddress}/api/agents/assistant/invoke -H 'Content-Type: application/json' \\");
     Console.WriteLine("       -d '{\"input\": \"What time is it, and what is (17 + 25) * 2?\"}'");

@@ -10,9 +10,7 @@ internal static class FunctionAppLocator
 
     public static string GetDefaultAppDirectory()
     {
-        var directory = typeof(FunctionAppLocator).Assembly
-            .GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(attribute => attribute.Key == AppDirectoryMetadataKey)?.Value;
+        var directory = ReadBuildMetadata(AppDirectoryMetadataKey);
 
         return string.IsNullOrEmpty(directory)
             ? throw new FunctionsHostException(
@@ -21,4 +19,9 @@ internal static class FunctionAppLocator
                 "directory explicitly.")
             : directory;
     }
+
+    /// <summary>A value MSBuild recorded into this assembly (see AgentFunctions.DevHost.csproj), or null.</summary>
+    internal static string? ReadBuildMetadata(string key) => typeof(FunctionAppLocator).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>()
+        .FirstOrDefault(attribute => attribute.Key == key)?.Value;
 }

@@ -2,6 +2,9 @@ using System.Globalization;
 using AgentFunctions.DevHost.Functions.Http;
 using AgentFunctions.DevHost.Functions.Metadata;
 using AgentFunctions.DevHost.Functions.Protocol;
+using AgentFunctions.DevHost.Functions.Queues;
+using AgentFunctions.DevHost.Functions.Storage;
+using AgentFunctions.DevHost.Functions.Timers;
 using AgentFunctions.DevHost.Functions.Worker;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +12,9 @@ namespace AgentFunctions.DevHost.Functions;
 
 /// <summary>
 /// A local stand-in for the Azure Functions host: starts the compiled isolated worker as a child process, drives it over
-/// the Functions gRPC protocol and serves its HTTP-triggered functions on 127.0.0.1.
+/// the Functions gRPC protocol, serves its HTTP-triggered functions on 127.0.0.1, feeds its queue-triggered functions
+/// from storage queues (Azurite) and fires its timer-triggered functions; queue output bindings are written after every
+/// successful invocation.
 /// </summary>
 /// <example>
 /// <code>
@@ -29,11 +34,15 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly WorkerChannel _channel;
     private readonly FunctionInvoker _invoker;
+    private IFunctionInvoker _entryInvoker;
     private readonly TaskCompletionSource<int> _workerExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Dictionary<string, LoadedFunction> _functionsByName = new(StringComparer.OrdinalIgnoreCase);
     private GrpcServer? _grpcServer;
     private WorkerProcess? _worker;
     private HttpFrontEnd? _httpFrontEnd;
+    private StorageConnections? _storageConnections;
+    private TriggerListeners? _listeners;
+    private string? _ownedStateDirectory;
     private int _disposed;
 
     private FunctionsHost(FunctionsHostOptions options, string appDirectory, ILoggerFactory loggerFactory,
@@ -47,6 +56,7 @@ public sealed partial class FunctionsHost : IAsyncDisposable
         _channel = new WorkerChannel(Guid.NewGuid().ToString(), new RpcLogForwarder(loggerFactory),
             loggerFactory.CreateLogger<WorkerChannel>());
         _invoker = new FunctionInvoker(_channel, loggerFactory.CreateLogger<FunctionInvoker>(), timeProvider);
+        _entryInvoker = _invoker;
     }
 
     /// <summary>Root of the HTTP front end, http://127.0.0.1:&lt;port&gt;/; routes sit below it (e.g. api/health).</summary>
@@ -65,8 +75,17 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     /// </summary>
     public Task<int> WorkerExited => _workerExited.Task;
 
-    /// <summary>The invocation entry point for trigger sources inside the host (HTTP now, queue and timer later).</summary>
-    internal IFunctionInvoker Invoker => _invoker;
+    /// <summary>
+    /// The invocation entry point for trigger sources inside the host (HTTP, queue, timer): the worker call followed by
+    /// the function's queue output bindings.
+    /// </summary>
+    internal IFunctionInvoker Invoker => _entryInvoker;
+
+    /// <summary>The app settings the worker runs with, which binding expressions and connections resolve against.</summary>
+    internal AppSettings AppSettings { get; private set; } = AppSettings.Empty;
+
+    /// <summary>The queue and timer listeners, once started.</summary>
+    internal TriggerListeners? Listeners => _listeners;
 
     /// <summary>
     /// Validates the app's build output, starts the gRPC server and the worker, performs the handshake (init, metadata,
@@ -120,19 +139,26 @@ public sealed partial class FunctionsHost : IAsyncDisposable
                 nameof(functionName));
         }
 
-        return _invoker.InvokeAsync(function, inputData.ToList(), triggerMetadata ?? new Dictionary<string, TypedData>(),
-            cancellationToken);
+        return _entryInvoker.InvokeAsync(function, inputData.ToList(),
+            triggerMetadata ?? new Dictionary<string, TypedData>(), cancellationToken);
     }
 
     /// <summary>
-    /// Stops the HTTP front end, asks the worker to terminate, kills its process tree if it has not exited within the
-    /// grace period, then stops the gRPC server.
+    /// Stops the queue and timer listeners (invocations in flight get the shutdown grace period) and the HTTP front end,
+    /// asks the worker to terminate, kills its process tree if it has not exited within the grace period, then stops the
+    /// gRPC server.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+
+        if (_listeners is not null)
+        {
+            await _listeners.StopAsync(_options.ShutdownGracePeriod).ConfigureAwait(false);
+            await _listeners.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_httpFrontEnd is not null)
@@ -150,6 +176,8 @@ public sealed partial class FunctionsHost : IAsyncDisposable
             await _grpcServer.DisposeAsync().ConfigureAwait(false);
         }
 
+        _storageConnections?.Dispose();
+        DeleteOwnedStateDirectory();
         LogStopped(_logger);
     }
 
@@ -164,6 +192,9 @@ public sealed partial class FunctionsHost : IAsyncDisposable
             var names = string.Join(", ", removed);
             LogEnvironmentCleaned(_logger, removed.Count, names);
         }
+
+        // In Azure the host and the worker read the same app settings; here the worker's environment is that set.
+        AppSettings = new AppSettings(environment);
 
         var launch = WorkerLaunchSpec.Create(workerConfig, _appDirectory, _grpcServer.Port, _channel.WorkerId,
             Guid.NewGuid().ToString(), environment);
@@ -182,9 +213,22 @@ public sealed partial class FunctionsHost : IAsyncDisposable
         Functions = metadata;
         _functionsByName = metadata.ToDictionary(function => function.Name, StringComparer.OrdinalIgnoreCase);
 
-        // Queue and timer listeners will start here, each handing its messages to Invoker with the function it serves.
-        _httpFrontEnd = await HttpFrontEnd.StartAsync(metadata, _invoker, _options.HttpPort, _options.MaxRequestBodySize,
-            _loggerFactory, cancellationToken, _options.MapHostEndpoints).ConfigureAwait(false);
+        _storageConnections = new StorageConnections(AppSettings, _timeProvider);
+        var wakeSignals = new QueueWakeSignals();
+        var outputWriter = new QueueOutputWriter(_storageConnections, AppSettings, hostSettings.Queues, wakeSignals,
+            _loggerFactory.CreateLogger<QueueOutputWriter>());
+        ValidateQueueOutputs(metadata, outputWriter);
+        _entryInvoker = new OutputBindingInvoker(_invoker, outputWriter, _loggerFactory.CreateLogger<OutputBindingInvoker>());
+
+        // A disabled HTTP function is not served, as on the platform: its route answers 404.
+        var served = metadata.Where(function => !AppSettings.IsFunctionDisabled(function.Name)).ToList();
+        _httpFrontEnd = await HttpFrontEnd.StartAsync(served, _entryInvoker, _options.HttpPort,
+            _options.MaxRequestBodySize, _loggerFactory, cancellationToken, _options.MapHostEndpoints).ConfigureAwait(false);
+
+        var context = new TriggerListenerContext(AppSettings, hostSettings.Queues, _entryInvoker, _storageConnections,
+            wakeSignals, new ScheduleStatusStore(ResolveStateDirectory(), _loggerFactory.CreateLogger<ScheduleStatusStore>()),
+            _loggerFactory, _timeProvider);
+        _listeners = TriggerListeners.Start(metadata, context);
 
         foreach (var function in metadata)
         {
@@ -322,9 +366,75 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     private static string NameOf(List<LoadedFunction> functions, string functionId) =>
         functions.FirstOrDefault(function => function.FunctionId == functionId)?.Name ?? functionId;
 
-    private string DescribeEndpoint(LoadedFunction function) => function.HttpRoute is { } route
-        ? $"[{(function.HttpMethods.Count == 0 ? "ANY" : string.Join(",", function.HttpMethods))}] {HttpBaseAddress}{route}"
-        : "(not served over HTTP)";
+    private string DescribeEndpoint(LoadedFunction function)
+    {
+        if (AppSettings.IsFunctionDisabled(function.Name))
+        {
+            return "(disabled)";
+        }
+
+        if (function.HttpRoute is { } route)
+        {
+            return $"[{(function.HttpMethods.Count == 0 ? "ANY" : string.Join(",", function.HttpMethods))}] {HttpBaseAddress}{route}";
+        }
+
+        if (_listeners?.QueueListeners.FirstOrDefault(listener => listener.FunctionName == function.Name) is { } queue)
+        {
+            return $"queue '{queue.QueueName}'";
+        }
+
+        if (_listeners?.TimerListeners.FirstOrDefault(listener => listener.FunctionName == function.Name) is { } timer)
+        {
+            return $"schedule '{function.Trigger?.GetString("schedule")}'{(timer.UsesMonitor ? " (monitored)" : string.Empty)}";
+        }
+
+        return _listeners?.FailedFunctions.Contains(function.Name) == true ? "(listener not started)" : "(not served)";
+    }
+
+    /// <summary>A queue output the host could never write is reported at start; its invocations fail until it is fixed.</summary>
+    private void ValidateQueueOutputs(IEnumerable<LoadedFunction> functions, QueueOutputWriter writer)
+    {
+        foreach (var function in functions)
+        {
+            try
+            {
+                writer.Validate(function);
+            }
+            catch (FunctionsHostException exception)
+            {
+                LogOutputInvalid(_logger, function.Name, exception.Message);
+            }
+        }
+    }
+
+    /// <summary>The configured state folder, or a temporary one of this host's own, deleted when it stops.</summary>
+    private string ResolveStateDirectory()
+    {
+        if (_options.StateDirectory is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        _ownedStateDirectory = Directory.CreateTempSubdirectory("agentfunctions-devhost-state-").FullName;
+        return _ownedStateDirectory;
+    }
+
+    private void DeleteOwnedStateDirectory()
+    {
+        if (_ownedStateDirectory is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(_ownedStateDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temporary folder with schedule status only; nothing of value stays behind.
+        }
+    }
 
     [LoggerMessage(EventId = 1000, EventName = "FunctionsHostReady", Level = LogLevel.Information,
         Message = "Functions host ready: {FunctionCount} functions, HTTP front end at {BaseAddress}, " +
@@ -352,6 +462,11 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     [LoggerMessage(EventId = 1005, EventName = "WorkerTerminateIgnored", Level = LogLevel.Warning,
         Message = "The worker process {ProcessId} did not exit within {Seconds} s of WorkerTerminate; killing it")]
     private static partial void LogTerminateIgnored(ILogger logger, int processId, double seconds);
+
+    [LoggerMessage(EventId = 1007, EventName = "QueueOutputInvalid", Level = LogLevel.Error,
+        Message = "Function {FunctionName} has a queue output the host cannot write: {Reason}. Its invocations will fail " +
+            "until that is fixed.")]
+    private static partial void LogOutputInvalid(ILogger logger, string functionName, string reason);
 
     [LoggerMessage(EventId = 1006, EventName = "FunctionsHostStopped", Level = LogLevel.Information,
         Message = "Functions host stopped")]

@@ -40,6 +40,13 @@ public sealed class FunctionsHostOptions
     /// </summary>
     public Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder>? MapHostEndpoints { get; init; }
 
+    /// <summary>
+    /// Where the host keeps state between runs: timer schedule status (<c>timers/&lt;function&gt;.status.json</c>), which
+    /// the Functions host keeps in a storage blob. Default null: a temporary folder of this host's own, deleted when it
+    /// stops, so every run starts without history.
+    /// </summary>
+    public string? StateDirectory { get; init; }
+
     /// <summary>Largest HTTP request body the front end accepts, in bytes; a larger one gets 413. Default 1 MiB.</summary>
     public long MaxRequestBodySize { get; init; } = DefaultMaxRequestBodySize;
 

@@ -36,6 +36,17 @@ public sealed class InvocationResult
         }
     }
 
+    private InvocationResult(InvocationResult succeeded, string exceptionType, string exceptionMessage)
+    {
+        FunctionName = succeeded.FunctionName;
+        InvocationId = succeeded.InvocationId;
+        Status = InvocationStatus.Failed;
+        ReturnValue = succeeded.ReturnValue;
+        OutputData = succeeded.OutputData;
+        ExceptionType = exceptionType;
+        ExceptionMessage = exceptionMessage;
+    }
+
     public string FunctionName { get; }
 
     public string InvocationId { get; }
@@ -58,6 +69,13 @@ public sealed class InvocationResult
 
     /// <summary>Message of the exception the function threw; the same rule as <see cref="ExceptionType"/> applies.</summary>
     public string? ExceptionMessage { get; }
+
+    /// <summary>
+    /// This invocation reported as failed by the host itself, e.g. because an output binding could not be written after
+    /// the function returned: the platform fails such an invocation although the function succeeded.
+    /// </summary>
+    internal InvocationResult AsHostFailure(string exceptionType, string exceptionMessage) =>
+        new(this, exceptionType, exceptionMessage);
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 }

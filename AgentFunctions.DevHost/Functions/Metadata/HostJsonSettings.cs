@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentFunctions.DevHost.Functions.Queues;
 
 namespace AgentFunctions.DevHost.Functions.Metadata;
 
@@ -17,6 +18,9 @@ internal sealed record HostJsonSettings(string RoutePrefix)
     };
 
     public static HostJsonSettings Default { get; } = new(DefaultRoutePrefix);
+
+    /// <summary><c>extensions.queues</c>: how queue triggers poll, retry and encode.</summary>
+    public QueueHostSettings Queues { get; init; } = QueueHostSettings.Default;
 
     /// <summary>Reads host.json from the app directory; a missing file means defaults, as for the Functions host.</summary>
     public static HostJsonSettings Load(string appDirectory)
@@ -46,7 +50,11 @@ internal sealed record HostJsonSettings(string RoutePrefix)
                 && prefix.ValueKind == JsonValueKind.String
                     ? prefix.GetString()!.Trim('/')
                     : DefaultRoutePrefix;
-            return new HostJsonSettings(routePrefix);
+            var queues = TryGet(document.RootElement, "extensions", out var section)
+                && TryGet(section, "queues", out var queuesSection)
+                    ? QueueHostSettings.Parse(queuesSection)
+                    : QueueHostSettings.Default;
+            return new HostJsonSettings(routePrefix) { Queues = queues };
         }
     }
 

@@ -4,26 +4,32 @@ using System.Runtime.InteropServices;
 namespace AgentFunctions.DevHost.Functions.Worker;
 
 /// <summary>
-/// Kills every worker still running when this process ends, so that no worker outlives its host. Normal exit and SIGTERM
+/// Kills every child process still running when this process ends (the worker, and Azurite when the local host started
+/// it), so that none outlives its host. Normal exit and SIGTERM
 /// raise ProcessExit; Ctrl+C, SIGQUIT and SIGHUP would end the process without it, hence the signal registrations.
 /// A host killed with SIGKILL cannot react at all, and the worker does not stop by itself when its gRPC stream breaks
 /// (checked against Worker 2.52): that one case leaves the worker running until it is killed by hand.
 /// </summary>
 internal static class WorkerProcessReaper
 {
-    private static readonly ConcurrentDictionary<WorkerProcess, byte> Running = new();
+    private static readonly ConcurrentDictionary<object, Action> Running = new();
     private static readonly Lock Gate = new();
     private static List<PosixSignalRegistration>? s_signalRegistrations;
 
     internal static int RunningCount => Running.Count;
 
-    public static void Track(WorkerProcess worker)
+    public static void Track(WorkerProcess worker) => Track(worker, worker.Kill);
+
+    /// <summary>Calls <paramref name="kill"/> when this process ends, unless <paramref name="owner"/> is untracked first.</summary>
+    public static void Track(object owner, Action kill)
     {
+        ArgumentNullException.ThrowIfNull(owner);
+        ArgumentNullException.ThrowIfNull(kill);
         EnsureHooked();
-        Running.TryAdd(worker, 0);
+        Running.TryAdd(owner, kill);
     }
 
-    public static void Untrack(WorkerProcess worker) => Running.TryRemove(worker, out _);
+    public static void Untrack(object owner) => Running.TryRemove(owner, out _);
 
     private static void EnsureHooked()
     {
@@ -53,9 +59,9 @@ internal static class WorkerProcessReaper
 
     private static void KillAll()
     {
-        foreach (var worker in Running.Keys)
+        foreach (var kill in Running.Values)
         {
-            worker.Kill();
+            kill();
         }
     }
 }
