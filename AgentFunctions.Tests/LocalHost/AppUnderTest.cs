@@ -4,7 +4,7 @@ using AgentFunctions.Tests.Doubles;
 
 namespace AgentFunctions.Tests.LocalHost;
 
-/// <summary>Host options for the real AgentFunctions worker, configured against the process's shared doubles.</summary>
+/// <summary>Host options for the real AgentFunctions worker, configured against the process's shared doubles and Azurite.</summary>
 internal static class AppUnderTest
 {
     public static FunctionsHostOptions CreateHostOptions(long maxRequestBodySize = FunctionsHostOptions.DefaultMaxRequestBodySize,
@@ -15,7 +15,7 @@ internal static class AppUnderTest
             AppDirectory = FunctionsHostOptions.GetBuiltAppDirectory(),
             MaxRequestBodySize = maxRequestBodySize,
         };
-        foreach (var (name, value) in LocalDevelopmentHost.CreateWorkerEnvironment(SharedLocalAzure.Instance, appSettings))
+        foreach (var (name, value) in LocalDevelopmentHost.CreateWorkerEnvironment(SharedLocalAzure.Instance, SharedLocalAzure.Storage, appSettings))
         {
             options.EnvironmentVariables[name] = value;
         }
