@@ -40,6 +40,27 @@ public sealed class RunFailureTests
     }
 
     [Fact]
+    public async Task StartRun_StorageDown_Answers503WithRetryHintInsteadOfAcceptingTheRun()
+    {
+        var fixture = new LocalHostFixture();
+        await fixture.InitializeAsync();
+        try
+        {
+            fixture.Host.Storage.Kill();
+
+            var (response, problem) = await fixture.PostAsync("api/agents/assistant/runs", """{"input": "hello"}""");
+
+            response.StatusCode.Should().Be(System.Net.HttpStatusCode.ServiceUnavailable);
+            response.Headers.RetryAfter!.Delta.Should().BePositive();
+            problem.Should().Contain("\"code\":\"run-store-unavailable\"");
+        }
+        finally
+        {
+            await fixture.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Run_WorkerKilledMidStep_NextWorkerCompletesTheRunExactlyOnce()
     {
         var fixture = new LocalHostFixture();

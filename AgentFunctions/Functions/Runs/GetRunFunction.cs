@@ -17,7 +17,16 @@ public sealed class GetRunFunction(IRunStore store)
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var stored = IsValidRunId(runId) ? await store.GetAsync(runId, cancellationToken).ConfigureAwait(false) : null;
+        StoredRun? stored;
+        try
+        {
+            stored = IsValidRunId(runId) ? await store.GetAsync(runId, cancellationToken).ConfigureAwait(false) : null;
+        }
+        catch (Exception exception) when (RunStoreFailures.IsStorageFailure(exception))
+        {
+            return await RunStoreFailures.WriteAsync(request).ConfigureAwait(false);
+        }
+
         if (stored is null)
         {
             return await Problems.WriteAsync(request, HttpStatusCode.NotFound, "unknown-run", "Unknown run",

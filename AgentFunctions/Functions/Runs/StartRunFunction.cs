@@ -48,7 +48,14 @@ public sealed class StartRunFunction(AgentCatalog catalog, IRunStore store, Time
         }
 
         var run = AgentRun.Create(Guid.NewGuid().ToString("N"), definition, parsed.Input!, "http", time.GetUtcNow());
-        await store.TryCreateAsync(run, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await store.TryCreateAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (RunStoreFailures.IsStorageFailure(exception))
+        {
+            return new StartRunOutput { Response = await RunStoreFailures.WriteAsync(request).ConfigureAwait(false) };
+        }
 
         var response = request.CreateResponse(HttpStatusCode.Accepted);
         response.Headers.Add("Content-Type", "application/json; charset=utf-8");
