@@ -47,8 +47,14 @@ public class KeyCacheHitBenchmarks : IDisposable
     [Benchmark(Baseline = true, Description = "TimeProvider.GetTimestamp (floor)")]
     public long ClockRead() => _time.GetTimestamp();
 
+    // Takes the completed result straight from the ValueTask, as an awaiting caller does on a hit, so that the number is
+    // the cache's and not an extra async state machine's.
     [Benchmark(Description = "RotatingSecretCache hit")]
-    public async ValueTask<SecretSnapshot> CacheHit() => await _cache.GetAsync();
+    public SecretSnapshot CacheHit()
+    {
+        var lookup = _cache.GetAsync();
+        return lookup.IsCompletedSuccessfully ? lookup.Result : throw new InvalidOperationException("A hit must complete synchronously.");
+    }
 
     [Benchmark(Description = "IMemoryCache hit")]
     public SecretSnapshot? MemoryCacheHit() => _memoryCache.Get<SecretSnapshot>("key");

@@ -50,6 +50,9 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
         ["AzureOpenAI__DefaultDeployment"] = "gpt-4o-mini",
         ["KeyVault__SecretName"] = LocalAzure.OpenAIKeySecretName,
         ["Identity__Source"] = "ManagedIdentity",
+        ["ScheduledRunSchedule"] = "0 0 6 * * *",
+        ["ScheduledRun__Agent"] = "",
+        ["ScheduledRun__Input"] = "",
     };
 
     private readonly ILogger _logger;

@@ -10,7 +10,8 @@ namespace AgentFunctions.Tests.Configuration;
 public sealed class SampleSettingsTests
 {
     private static readonly Type[] OptionsTypes =
-        [typeof(AzureOpenAIOptions), typeof(KeyVaultOptions), typeof(KeyCacheOptions), typeof(IdentityOptions), typeof(AgentsOptions)];
+        [typeof(AzureOpenAIOptions), typeof(KeyVaultOptions), typeof(KeyCacheOptions), typeof(IdentityOptions), typeof(AgentsOptions),
+         typeof(RunStateStorageOptions), typeof(ScheduledRunOptions)];
 
     private static readonly string RepositoryRoot = FindRepositoryRoot();
 
@@ -22,7 +23,8 @@ public sealed class SampleSettingsTests
         var expected = OptionsTypes.SelectMany(type => type.GetProperties()
             .Select(property => $"{type.GetField("SectionName")!.GetValue(null)}__{property.Name}"));
 
-        values.Keys.Should().Contain(expected);
+        values.Keys.Select(key => key.ToUpperInvariant()).Should().Contain(expected.Select(key => key.ToUpperInvariant()));
+        values.Keys.Should().Contain(ScheduledRunOptions.ScheduleSettingName);
     }
 
     [Fact]
@@ -42,7 +44,7 @@ public sealed class SampleSettingsTests
     {
         string readme = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
 
-        foreach (string key in ReadSampleValues().Keys.Where(key => key.Contains("__", StringComparison.Ordinal)))
+        foreach (string key in ReadSampleValues().Keys.Where(key => key.Contains("__", StringComparison.Ordinal) || key == ScheduledRunOptions.ScheduleSettingName))
         {
             readme.Should().Contain($"`{key}`", "README's settings table must have a row for every setting");
         }

@@ -16,6 +16,8 @@ public sealed class StartupValidationTests
         ["AzureOpenAI:DefaultDeployment"] = "chat",
         ["KeyVault:VaultUri"] = "https://example-vault.vault.azure.net/",
         ["Identity:Source"] = "ManagedIdentity",
+        ["RunStateStorage:blobServiceUri"] = "https://examplestorage.blob.core.windows.net/",
+        ["ScheduledRunSchedule"] = "0 0 6 * * *",
     };
 
     [Fact]
@@ -40,6 +42,12 @@ public sealed class StartupValidationTests
     [InlineData("Identity:ManagedIdentityClientId", "not-a-guid", "Identity:ManagedIdentityClientId must be the client id")]
     [InlineData("Agents:MaxInputCharacters", "0", "Agents:MaxInputCharacters must be between 1 and 100000")]
     [InlineData("Agents:MaxRequestBytes", "10", "Agents:MaxRequestBytes must be between 1024")]
+    [InlineData("RunStateStorage:blobServiceUri", null, "RunStateStorage:BlobServiceUri is required")]
+    [InlineData("RunStateStorage:blobServiceUri", "http://examplestorage.blob.core.windows.net/", "must be an absolute https URI")]
+    [InlineData("RunStateStorage:ContainerName", "Agent_Runs", "RunStateStorage:ContainerName must be")]
+    [InlineData("ScheduledRunSchedule", null, "ScheduledRunSchedule is required")]
+    [InlineData("ScheduledRunSchedule", "every morning", "ScheduledRunSchedule must be an NCRONTAB expression")]
+    [InlineData("ScheduledRun:Agent", "assistant", "ScheduledRun:Input is required")]
     public void Validate_BadSetting_FailsWithMessageNamingTheKey(string key, string? value, string expected)
     {
         var settings = new Dictionary<string, string?>(ValidSettings) { [key] = value };

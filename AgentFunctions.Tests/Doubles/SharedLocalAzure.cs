@@ -1,6 +1,8 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using AgentFunctions.DevHost;
 using AgentFunctions.DevHost.Doubles;
+using Microsoft.Extensions.Logging.Abstractions;
 using Azure.AI.OpenAI;
 using Azure.Core;
 using Azure.Core.Pipeline;
@@ -24,7 +26,15 @@ internal static class SharedLocalAzure
 {
     private static readonly Lazy<LocalAzure> s_instance = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    private static readonly Lazy<AzuriteProcess> s_storage = new(StartStorage, LazyThreadSafetyMode.ExecutionAndPublication);
+
     public static LocalAzure Instance => s_instance.Value;
+
+    /// <summary>
+    /// One Azurite for the workers that tests start against <see cref="Instance"/>, set up as the local host runs it
+    /// (HTTPS with the shared CA's certificate, bearer tokens); each test that writes to it uses names of its own.
+    /// </summary>
+    public static AzuriteProcess Storage => s_storage.Value;
 
     /// <summary>A real managed-identity credential that can only reach the shared identity double.</summary>
     public static ManagedIdentityCredential CreateManagedIdentityCredential(ManagedIdentityId? id = null)
@@ -83,6 +93,14 @@ internal static class SharedLocalAzure
         Transport = new HttpClientPipelineTransport(new HttpClient(Instance.CreateHttpMessageHandler())),
         RetryPolicy = new ClientRetryPolicy(maxRetries),
     };
+
+    private static AzuriteProcess StartStorage()
+    {
+        var storage = Task.Run(() => LocalDevelopmentHost.StartStorageAsync(Instance, NullLoggerFactory.Instance, CancellationToken.None))
+            .GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => storage.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return storage;
+    }
 
     private static LocalAzure Start()
     {

@@ -45,6 +45,22 @@ public class LocalHostFixture : IAsyncLifetime
         return (response, await RecordAsync(response));
     }
 
+    /// <summary>A client for one of the local host's queues, encoding as the host does (base64), signed in as the app.</summary>
+    internal Azure.Storage.Queues.QueueClient Queue(string name) =>
+        new(new Uri(Host.Storage.QueueServiceUri, $"{Host.Storage.QueueServiceUri.AbsolutePath.TrimEnd('/')}/{name}"), StorageCredential,
+            new Azure.Storage.Queues.QueueClientOptions
+            {
+                MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.Base64,
+                Transport = new Azure.Core.Pipeline.HttpClientTransport(Host.Azure.CreateHttpMessageHandler()),
+            });
+
+    /// <summary>A client for the run-state container, signed in as the app.</summary>
+    internal Azure.Storage.Blobs.BlobContainerClient RunStateContainer() =>
+        new(new Uri(Host.Storage.BlobServiceUri, $"{Host.Storage.BlobServiceUri.AbsolutePath.TrimEnd('/')}/agent-runs"), StorageCredential,
+            new Azure.Storage.Blobs.BlobClientOptions { Transport = new Azure.Core.Pipeline.HttpClientTransport(Host.Azure.CreateHttpMessageHandler()) });
+
+    private DevHost.Doubles.LocalPrincipalCredential StorageCredential => new(Host.Azure.Tenant, Host.Azure.AppIdentity);
+
     public async Task<(HttpResponseMessage Response, string Body)> GetAsync(string path)
     {
         var response = await Client.GetAsync(new Uri(path, UriKind.Relative));

@@ -85,6 +85,7 @@ public sealed class FunctionAppTests(InfrastructureFixture infra)
             "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
             "AzureOpenAI__Endpoint", "AzureOpenAI__Authentication", "AzureOpenAI__DefaultDeployment",
             "KeyVault__VaultUri", "KeyVault__SecretName", "Identity__Source",
+            "ScheduledRunSchedule", "ScheduledRun__Agent", "ScheduledRun__Input",
         ]);
     }
 

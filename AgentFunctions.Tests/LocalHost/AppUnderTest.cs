@@ -4,10 +4,7 @@ using AgentFunctions.Tests.Doubles;
 
 namespace AgentFunctions.Tests.LocalHost;
 
-/// <summary>
-/// Host options for the real AgentFunctions worker, configured against the process's shared doubles and shared Azurite,
-/// so that queue and timer functions have the storage connections they have under <c>dotnet run</c>.
-/// </summary>
+/// <summary>Host options for the real AgentFunctions worker, configured against the process's shared doubles and Azurite.</summary>
 internal static class AppUnderTest
 {
     public static FunctionsHostOptions CreateHostOptions(long maxRequestBodySize = FunctionsHostOptions.DefaultMaxRequestBodySize,
@@ -18,9 +15,7 @@ internal static class AppUnderTest
             AppDirectory = FunctionsHostOptions.GetBuiltAppDirectory(),
             MaxRequestBodySize = maxRequestBodySize,
         };
-        var environment = LocalDevelopmentHost.CreateWorkerEnvironment(SharedLocalAzure.Instance, SharedLocalStorage.Instance,
-            appSettings);
-        foreach (var (name, value) in environment)
+        foreach (var (name, value) in LocalDevelopmentHost.CreateWorkerEnvironment(SharedLocalAzure.Instance, SharedLocalAzure.Storage, appSettings))
         {
             options.EnvironmentVariables[name] = value;
         }

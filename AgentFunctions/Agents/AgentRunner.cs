@@ -8,6 +8,9 @@ namespace AgentFunctions.Agents;
 /// <summary>The outcome of one agent run: its answer, how many model calls it took and the tokens they used.</summary>
 public sealed record AgentRunResult(string Agent, string Output, int Steps, int PromptTokens, int CompletionTokens);
 
+/// <summary>What one step produced: the answer, or the messages (tool calls and their results) to carry into the next step.</summary>
+public sealed record AgentStepOutcome(string? Answer, IReadOnlyList<ConversationMessage> NewMessages, int PromptTokens, int CompletionTokens);
+
 /// <summary>The model kept calling tools and did not answer within the agent's step limit.</summary>
 public sealed class AgentStepLimitException(string agent, int maxSteps)
     : Exception($"Agent '{agent}' did not produce an answer within its limit of {maxSteps} model calls.")
@@ -23,44 +26,71 @@ public sealed class AgentStepLimitException(string agent, int maxSteps)
 /// </summary>
 public sealed partial class AgentRunner(IChatModel model, ToolRegistry tools, ILogger<AgentRunner> logger)
 {
+    /// <summary>Runs the whole loop in one call, for a caller that waits for the answer.</summary>
     public async Task<AgentRunResult> RunAsync(AgentDefinition agent, string input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(input);
 
-        List<ChatMessage> messages = [new SystemChatMessage(agent.Instructions), new UserChatMessage(input)];
+        var conversation = ConversationMessage.Start(agent, input).ToList();
+        int promptTokens = 0;
+        int completionTokens = 0;
+        for (int step = 1; step <= agent.MaxSteps; step++)
+        {
+            var outcome = await ExecuteStepAsync(agent, conversation, step, cancellationToken).ConfigureAwait(false);
+            promptTokens += outcome.PromptTokens;
+            completionTokens += outcome.CompletionTokens;
+            if (outcome.Answer is { } answer)
+            {
+                return new AgentRunResult(agent.Name, answer, step, promptTokens, completionTokens);
+            }
+
+            conversation.AddRange(outcome.NewMessages);
+        }
+
+        LogStepLimitReached(logger, agent.Name, agent.MaxSteps);
+        throw new AgentStepLimitException(agent.Name, agent.MaxSteps);
+    }
+
+    /// <summary>
+    /// One step: one model call and the tool calls it asks for. Returns the answer when the model gave one, otherwise
+    /// the messages to append before the next step. The caller owns the step limit.
+    /// </summary>
+    public async Task<AgentStepOutcome> ExecuteStepAsync(AgentDefinition agent, IReadOnlyList<ConversationMessage> conversation, int step,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(conversation);
+
         var options = new ChatCompletionOptions();
         foreach (string tool in agent.Tools)
         {
             options.Tools.Add(tools.GetDefinition(tool));
         }
 
-        int promptTokens = 0;
-        int completionTokens = 0;
-        for (int step = 1; step <= agent.MaxSteps; step++)
+        var messages = conversation.Select(message => message.ToChatMessage()).ToList();
+        var completion = await model.CompleteAsync(agent.Deployment, messages, options, cancellationToken).ConfigureAwait(false);
+        int promptTokens = completion.Usage?.InputTokenCount ?? 0;
+        int completionTokens = completion.Usage?.OutputTokenCount ?? 0;
+
+        if (completion.ToolCalls.Count == 0)
         {
-            var completion = await model.CompleteAsync(agent.Deployment, messages, options, cancellationToken).ConfigureAwait(false);
-            promptTokens += completion.Usage?.InputTokenCount ?? 0;
-            completionTokens += completion.Usage?.OutputTokenCount ?? 0;
-
-            if (completion.ToolCalls.Count == 0)
-            {
-                string output = string.Concat(completion.Content.Select(part => part.Text));
-                LogAgentAnswered(logger, agent.Name, step, completion.FinishReason);
-                return new AgentRunResult(agent.Name, output, step, promptTokens, completionTokens);
-            }
-
-            messages.Add(new AssistantChatMessage(completion));
-            foreach (var call in completion.ToolCalls)
-            {
-                // Tool names are the app's own; arguments and results are model content and stay out of the logs.
-                LogToolCalled(logger, agent.Name, step, call.FunctionName);
-                messages.Add(new ToolChatMessage(call.Id, tools.Invoke(agent.Tools, call.FunctionName, call.FunctionArguments)));
-            }
+            LogAgentAnswered(logger, agent.Name, step, completion.FinishReason);
+            string answer = string.Concat(completion.Content.Select(part => part.Text));
+            return new AgentStepOutcome(answer, [], promptTokens, completionTokens);
         }
 
-        LogStepLimitReached(logger, agent.Name, agent.MaxSteps);
-        throw new AgentStepLimitException(agent.Name, agent.MaxSteps);
+        var calls = completion.ToolCalls.Select(call => new ToolCallRecord(call.Id, call.FunctionName, call.FunctionArguments.ToString())).ToList();
+        var newMessages = new List<ConversationMessage> { new(ConversationMessage.AssistantRole, null, calls) };
+        foreach (var call in calls)
+        {
+            // Tool names are the app's own; arguments and results are model content and stay out of the logs.
+            LogToolCalled(logger, agent.Name, step, call.Name);
+            string result = tools.Invoke(agent.Tools, call.Name, BinaryData.FromString(call.Arguments));
+            newMessages.Add(new ConversationMessage(ConversationMessage.ToolRole, result, ToolCallId: call.Id));
+        }
+
+        return new AgentStepOutcome(null, newMessages, promptTokens, completionTokens);
     }
 
     [LoggerMessage(EventId = 1300, EventName = "AgentAnswered", Level = LogLevel.Information,

@@ -7,6 +7,9 @@ using AgentFunctions.Security;
 using Azure.AI.OpenAI;
 using Azure.Core;
 using Azure.Security.KeyVault.Secrets;
+using Azure.Storage.Blobs;
+using AgentFunctions.Runs;
+using AgentFunctions.Functions.Runs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,6 +32,8 @@ public static class ServiceCollectionExtensions
         AddValidatedOptions(services, configuration, KeyCacheOptions.SectionName, new KeyCacheOptionsValidator());
         AddValidatedOptions(services, configuration, IdentityOptions.SectionName, new IdentityOptionsValidator());
         AddValidatedOptions(services, configuration, AgentsOptions.SectionName, new AgentsOptionsValidator());
+        AddValidatedOptions(services, configuration, RunStateStorageOptions.SectionName, new RunStateStorageOptionsValidator());
+        AddValidatedOptions(services, configuration, ScheduledRunOptions.SectionName, new ScheduledRunOptionsValidator(configuration));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -82,6 +87,16 @@ public static class ServiceCollectionExtensions
                 provider.GetRequiredService<IOptions<AzureOpenAIOptions>>().Value.DefaultDeployment);
         });
         services.TryAddSingleton<AgentRunner>();
+
+        // Runs: state in blobs through the same identity, steps in queues through the host's identity-based connection
+        services.TryAddSingleton<IRunStore>(provider =>
+        {
+            var storage = provider.GetRequiredService<IOptions<RunStateStorageOptions>>().Value;
+            var blobs = new BlobServiceClient(storage.BlobServiceUri!, provider.GetRequiredService<TokenCredential>());
+            return new BlobRunStore(blobs.GetBlobContainerClient(storage.ContainerName));
+        });
+        services.TryAddSingleton<RunStepProcessor>();
+        services.TryAddSingleton(_ => new RunPipelineSettings(RunQueues.ReadMaxDequeueCount(Path.Combine(AppContext.BaseDirectory, "host.json"))));
 
         // Resolving these at start-up turns a bad catalog or a bad mode combination into a start failure, not a 500 later.
         services.AddHostedService<StartupChecks>();

@@ -168,3 +168,57 @@ internal sealed class AgentsOptionsValidator : IValidateOptions<AgentsOptions>
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
+
+internal sealed class RunStateStorageOptionsValidator : IValidateOptions<RunStateStorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RunStateStorageOptions options)
+    {
+        var failures = new List<string>();
+        if (options.BlobServiceUri is null)
+        {
+            failures.Add("RunStateStorage:BlobServiceUri is required (app setting RunStateStorage__blobServiceUri): set it to the "
+                + "storage account's blob endpoint, for example https://mystorage.blob.core.windows.net/.");
+        }
+        else if (!options.BlobServiceUri.IsAbsoluteUri || options.BlobServiceUri.Scheme != Uri.UriSchemeHttps)
+        {
+            failures.Add("RunStateStorage:BlobServiceUri must be an absolute https URI: the app authenticates with its identity, "
+                + "which needs TLS.");
+        }
+
+        string container = options.ContainerName ?? string.Empty;
+        if (container.Length is < 3 or > 63 || !container.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
+            || container.StartsWith('-') || container.Contains("--", StringComparison.Ordinal))
+        {
+            failures.Add("RunStateStorage:ContainerName must be 3 to 63 lower-case letters, digits or single dashes, as Azure Storage "
+                + "requires; the default is agent-runs.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+internal sealed class ScheduledRunOptionsValidator(IConfiguration configuration) : IValidateOptions<ScheduledRunOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ScheduledRunOptions options)
+    {
+        var failures = new List<string>();
+        string? schedule = configuration[ScheduledRunOptions.ScheduleSettingName];
+        if (string.IsNullOrWhiteSpace(schedule))
+        {
+            failures.Add($"{ScheduledRunOptions.ScheduleSettingName} is required by the ScheduledRun timer: set an NCRONTAB "
+                + "schedule such as '0 0 6 * * *' (06:00 daily), and leave ScheduledRun:Agent empty to start nothing.");
+        }
+        else if (Runs.ScheduleOccurrences.TryParse(schedule) is null)
+        {
+            failures.Add($"{ScheduledRunOptions.ScheduleSettingName} must be an NCRONTAB expression with 5 or 6 fields, "
+                + "for example '0 0 6 * * *'.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Agent) && string.IsNullOrWhiteSpace(options.Input))
+        {
+            failures.Add("ScheduledRun:Input is required when ScheduledRun:Agent is set.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

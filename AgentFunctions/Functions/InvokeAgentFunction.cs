@@ -34,14 +34,14 @@ public sealed partial class InvokeAgentFunction(
         if (!catalog.TryGet(agent, out var definition))
         {
             return await Problems.WriteAsync(request, HttpStatusCode.NotFound, "unknown-agent", "Unknown agent",
-                $"No agent named '{Truncate(agent)}' exists. Agents: {string.Join(", ", catalog.Agents.Select(a => a.Name).Order())}.")
+                $"No agent named '{AgentInput.Truncate(agent)}' exists. Agents: {string.Join(", ", catalog.Agents.Select(a => a.Name).Order())}.")
                 .ConfigureAwait(false);
         }
 
-        var parsed = await ReadInputAsync(request, cancellationToken).ConfigureAwait(false);
+        var parsed = await AgentInput.ReadAsync(request, _options, cancellationToken).ConfigureAwait(false);
         if (parsed.Problem is { } problem)
         {
-            return await Problems.WriteAsync(request, problem.Status, problem.Code, problem.Title, problem.Detail).ConfigureAwait(false);
+            return await problem.WriteAsync(request).ConfigureAwait(false);
         }
 
         AgentRunResult result;
@@ -61,63 +61,6 @@ public sealed partial class InvokeAgentFunction(
         await response.WriteBytesAsync(JsonSerializer.SerializeToUtf8Bytes(body, HttpJsonContext.Default.InvokeAgentResponse),
             cancellationToken).ConfigureAwait(false);
         return response;
-    }
-
-    private async Task<ParsedInput> ReadInputAsync(HttpRequestData request, CancellationToken cancellationToken)
-    {
-        var bytes = await RequestBody.ReadAtMostAsync(request.Body, _options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
-        if (bytes is null)
-        {
-            return ParsedInput.Fail(HttpStatusCode.RequestEntityTooLarge, "body-too-large", "Request body too large",
-                $"The request body is larger than {_options.MaxRequestBytes} bytes (setting Agents:MaxRequestBytes).");
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
-        }
-        catch (JsonException)
-        {
-            return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
-                "The request body is not valid JSON. Send {\"input\": \"...\"}.");
-        }
-
-        using (document)
-        {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
-                    "The request body must be a JSON object: {\"input\": \"...\"}.");
-            }
-
-            if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
-            {
-                return ParsedInput.Fail(HttpStatusCode.BadRequest, "missing-input", "Missing input",
-                    "The request body has no 'input' property. Send {\"input\": \"...\"}.");
-            }
-
-            if (input.ValueKind != JsonValueKind.String)
-            {
-                return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-input", "Invalid input",
-                    $"'input' must be a string; it is {input.ValueKind.ToString().ToLowerInvariant()}.");
-            }
-
-            string text = input.GetString()!;
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                return ParsedInput.Fail(HttpStatusCode.BadRequest, "empty-input", "Empty input", "'input' must not be empty.");
-            }
-
-            if (text.Length > _options.MaxInputCharacters)
-            {
-                return ParsedInput.Fail(HttpStatusCode.BadRequest, "input-too-long", "Input too long",
-                    $"'input' has {text.Length} characters; the limit is {_options.MaxInputCharacters} (setting Agents:MaxInputCharacters).");
-            }
-
-            return new ParsedInput(text, null);
-        }
     }
 
     private async Task<HttpResponseData> WriteFailureAsync(HttpRequestData request, string agent, Exception exception)
@@ -151,16 +94,6 @@ public sealed partial class InvokeAgentFunction(
                 "The agent failed unexpectedly.").ConfigureAwait(false),
         };
     }
-
-    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
-
-    private sealed record ParsedInput(string? Input, ParsedInputProblem? Problem)
-    {
-        public static ParsedInput Fail(HttpStatusCode status, string code, string title, string detail) =>
-            new(null, new ParsedInputProblem(status, code, title, detail));
-    }
-
-    private sealed record ParsedInputProblem(HttpStatusCode Status, string Code, string Title, string Detail);
 
     [LoggerMessage(EventId = 1400, EventName = "InvocationFailed", Level = LogLevel.Error,
         Message = "Agent {Agent} failed with {ExceptionType}: {Reason}")]

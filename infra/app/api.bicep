@@ -29,6 +29,15 @@ param keyVaultSecretName string
 @description('How long the app keeps the key in memory, as a TimeSpan. Empty keeps the app default.')
 param keyCacheTimeToLive string = ''
 
+@description('NCRONTAB schedule of the ScheduledRun timer (6 fields with seconds, or 5).')
+param scheduledRunSchedule string = '0 0 6 * * *'
+
+@description('The agent each scheduled firing runs; empty starts nothing.')
+param scheduledRunAgent string = ''
+
+@description('The input of each scheduled run; required by the app when an agent is set.')
+param scheduledRunInput string = ''
+
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 
@@ -80,6 +89,13 @@ var keyVaultSettings = openAiAuthentication == 'KeyVaultKey'
 
 var keyCacheSettings = empty(keyCacheTimeToLive) ? {} : { KeyCache__TimeToLive: keyCacheTimeToLive }
 
+// The timer's schedule setting is flat: the Functions host does not resolve nested names in trigger expressions on Linux.
+var scheduledRunSettings = {
+  ScheduledRunSchedule: scheduledRunSchedule
+  ScheduledRun__Agent: scheduledRunAgent
+  ScheduledRun__Input: scheduledRunInput
+}
+
 module functionApp '../core/host/functions-flexconsumption.bicep' = {
   name: 'functionapp'
   params: {
@@ -93,7 +109,7 @@ module functionApp '../core/host/functions-flexconsumption.bicep' = {
     deploymentStorageContainerName: deploymentStorageContainerName
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
-    appSettings: union(storageSettings, monitoringSettings, openAiSettings, keyVaultSettings, keyCacheSettings)
+    appSettings: union(storageSettings, monitoringSettings, openAiSettings, keyVaultSettings, keyCacheSettings, scheduledRunSettings)
   }
 }
 

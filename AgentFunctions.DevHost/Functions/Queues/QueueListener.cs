@@ -421,8 +421,10 @@ internal sealed partial class QueueListener : IAsyncDisposable
             _settings.MaxDequeueCount, _function.Name);
     }
 
+    // Azure.Core wraps the failures of all its retries in one AggregateException when storage cannot be reached at all.
     private static bool IsStorageOrHostFailure(Exception exception) =>
-        exception is RequestFailedException or FunctionsHostException or HttpRequestException or IOException;
+        exception is RequestFailedException or FunctionsHostException or HttpRequestException or IOException
+        || (exception is AggregateException aggregate && aggregate.InnerExceptions.All(IsStorageOrHostFailure));
 
     private static string Describe(Exception exception) => exception switch
     {

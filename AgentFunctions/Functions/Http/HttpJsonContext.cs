@@ -8,9 +8,18 @@ internal sealed record TokenUsage(int PromptTokens, int CompletionTokens);
 
 internal sealed record HealthResponse(string Status, string Authentication, long? KeyAgeSeconds);
 
+internal sealed record RunAcceptedResponse(string RunId, string Status);
+
+internal sealed record RunStepResponse(int Step, DateTimeOffset CompletedAt, IReadOnlyList<string> ToolsCalled, bool Answered);
+
+internal sealed record RunStatusResponse(string RunId, string Agent, string Status, string Trigger, DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt, IReadOnlyList<RunStepResponse> Steps, string? Output, string? Reason, TokenUsage Usage);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ProblemDetails))]
 [JsonSerializable(typeof(InvokeAgentResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(RunAcceptedResponse))]
+[JsonSerializable(typeof(RunStatusResponse))]
 internal sealed partial class HttpJsonContext : JsonSerializerContext;

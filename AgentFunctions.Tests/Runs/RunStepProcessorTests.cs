@@ -1,0 +1,218 @@
+using System.Text.Json;
+using AgentFunctions.Agents;
+using AgentFunctions.Agents.Tools;
+using AgentFunctions.Model;
+using AgentFunctions.Runs;
+using AgentFunctions.Security;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using OpenAI.Chat;
+
+namespace AgentFunctions.Tests.Runs;
+
+public sealed class RunStepProcessorTests
+{
+    private const int MaxDequeueCount = 5;
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero));
+    private readonly InMemoryRunStore _store = new();
+    private readonly ScriptedModel _model = new();
+    private readonly AgentCatalog _catalog;
+    private readonly RunStepProcessor _processor;
+
+    public RunStepProcessorTests()
+    {
+        var tools = new ToolRegistry([new CurrentTimeTool(_time), new CalculatorTool()]);
+        _catalog = AgentCatalog.Parse("""{"agents":[{"name":"assistant","instructions":"Be brief.","tools":["calculate"],"maxSteps":3}]}""",
+            "test", tools, "chat");
+        _processor = new RunStepProcessor(_store, _catalog, new AgentRunner(_model, tools, NullLogger<AgentRunner>.Instance),
+            new SecretRedactor(null), _time, NullLogger<RunStepProcessor>.Instance);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ToolStepThenAnswer_AdvancesOneStepPerMessageAndCompletes()
+    {
+        string runId = await StartRunAsync();
+        _model.Script.Enqueue(ToolCall("calculate", """{"expression":"6*7"}"""));
+        _model.Script.Enqueue(Answer("It is 42."));
+
+        var first = await _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+        var afterFirst = _store.Get(runId);
+        var second = await _processor.ProcessAsync(first.NextStepMessage!, 1, MaxDequeueCount, default);
+        var done = _store.Get(runId);
+
+        first.NextStepMessage.Should().Be(Message(runId, 2));
+        afterFirst.Status.Should().Be(RunStatus.Running);
+        afterFirst.Steps.Single().ToolsCalled.Should().Equal("calculate");
+        second.Should().Be(RunStepResult.Nothing);
+        done.Status.Should().Be(RunStatus.Completed);
+        done.Output.Should().Be("It is 42.");
+        done.CompletedSteps.Should().Be(2);
+        done.Conversation.Should().Contain(m => m.Role == ConversationMessage.ToolRole && m.Content == "42");
+    }
+
+    [Fact]
+    public async Task ProcessAsync_SameMessageDeliveredTwice_SecondChangesNothingAndCallsNoModel()
+    {
+        string runId = await StartRunAsync();
+        _model.Script.Enqueue(Answer("Done."));
+        await _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+        int writes = _store.Writes;
+
+        var again = await _processor.ProcessAsync(Message(runId, 1), 2, MaxDequeueCount, default);
+
+        again.Should().Be(RunStepResult.Nothing);
+        _store.Writes.Should().Be(writes);
+        _model.Calls.Should().Be(1);
+        _store.Get(runId).Output.Should().Be("Done.");
+    }
+
+    [Fact]
+    public async Task ProcessAsync_StepCommittedButNextMessageLost_RedeliveryReEnqueuesNextStep()
+    {
+        string runId = await StartRunAsync();
+        _model.Script.Enqueue(ToolCall("calculate", """{"expression":"1+1"}"""));
+        await _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+
+        // The worker died after committing step 1 and before its output binding sent step 2; the queue redelivers step 1.
+        var redelivered = await _processor.ProcessAsync(Message(runId, 1), 2, MaxDequeueCount, default);
+
+        redelivered.NextStepMessage.Should().Be(Message(runId, 2));
+        _store.Get(runId).CompletedSteps.Should().Be(1);
+        _model.Calls.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_TwoDeliveriesRaceOnOneStep_OnlyOneCommits()
+    {
+        string runId = await StartRunAsync();
+        _model.Script.Enqueue(ToolCall("calculate", """{"expression":"1+1"}"""));
+        _model.Script.Enqueue(ToolCall("calculate", """{"expression":"2+2"}"""));
+        bool raced = false;
+        _store.BeforeReplace = id =>
+        {
+            if (!raced)
+            {
+                raced = true;
+                _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default).GetAwaiter().GetResult();
+            }
+        };
+
+        var loser = await _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+
+        loser.Should().Be(RunStepResult.Nothing, "the delivery that committed first sends the next step");
+        var run = _store.Get(runId);
+        run.CompletedSteps.Should().Be(1);
+        run.Steps.Should().ContainSingle();
+        run.Conversation.Count(m => m.Role == ConversationMessage.ToolRole).Should().Be(1);
+    }
+
+    [Theory]
+    [InlineData("not json at all", "not JSON")]
+    [InlineData("""{"step": 1}""", "lacks a runId")]
+    [InlineData("""{"runId": "abc", "step": 0}""", "lacks a runId or a step")]
+    [InlineData("""{"runId": "no-such-run", "step": 1}""", "No run 'no-such-run' exists")]
+    public async Task ProcessAsync_MalformedMessage_IsSetAsideWithReasonAndOriginalText(string message, string reason)
+    {
+        var result = await _processor.ProcessAsync(message, 1, MaxDequeueCount, default);
+
+        result.NextStepMessage.Should().BeNull();
+        using var rejected = JsonDocument.Parse(result.RejectedMessage!);
+        rejected.RootElement.GetProperty("reason").GetString().Should().Contain(reason);
+        rejected.RootElement.GetProperty("message").GetString().Should().Be(message);
+        _model.Calls.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_StepAheadOfRun_IsSetAside()
+    {
+        string runId = await StartRunAsync();
+
+        var result = await _processor.ProcessAsync(Message(runId, 3), 1, MaxDequeueCount, default);
+
+        result.RejectedMessage.Should().Contain("has completed 0 steps");
+        _store.Get(runId).Status.Should().Be(RunStatus.Queued);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ModelFailsBeforeLastDelivery_RecordsErrorAndRethrowsForRetry()
+    {
+        string runId = await StartRunAsync();
+        _model.Failure = new ModelCallException("Azure OpenAI answered 500.", 500, null);
+
+        var act = () => _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+
+        await act.Should().ThrowAsync<ModelCallException>();
+        var run = _store.Get(runId);
+        run.Status.Should().Be(RunStatus.Queued);
+        run.LastError.Should().Contain("Azure OpenAI answered 500.");
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ModelFailsOnLastDelivery_MarksRunFailedWithReasonAndRethrowsForPoison()
+    {
+        string runId = await StartRunAsync();
+        _model.Failure = new ModelCallException("Azure OpenAI answered 500.", 500, null);
+
+        var act = () => _processor.ProcessAsync(Message(runId, 1), MaxDequeueCount, MaxDequeueCount, default);
+
+        await act.Should().ThrowAsync<ModelCallException>();
+        var run = _store.Get(runId);
+        run.Status.Should().Be(RunStatus.Failed);
+        run.FailureReason.Should().Contain("failed 5 times").And.Contain("poison queue").And.Contain("Azure OpenAI answered 500.");
+    }
+
+    [Fact]
+    public async Task ProcessAsync_StepLimitReachedWithoutAnswer_FailsRunWithReason()
+    {
+        string runId = await StartRunAsync();
+        for (int i = 0; i < 3; i++)
+        {
+            _model.Script.Enqueue(ToolCall("calculate", """{"expression":"1+1"}"""));
+        }
+
+        string? message = Message(runId, 1);
+        while (message is not null)
+        {
+            message = (await _processor.ProcessAsync(message, 1, MaxDequeueCount, default)).NextStepMessage;
+        }
+
+        var run = _store.Get(runId);
+        run.Status.Should().Be(RunStatus.Failed);
+        run.FailureReason.Should().Contain("limit of 3 model calls");
+        _model.Calls.Should().Be(3);
+    }
+
+    private async Task<string> StartRunAsync()
+    {
+        _catalog.TryGet("assistant", out var agent);
+        var run = AgentRun.Create(Guid.NewGuid().ToString("N"), agent, "what is 6*7?", "http", _time.GetUtcNow());
+        (await _store.TryCreateAsync(run, default)).Should().BeTrue();
+        return run.RunId;
+    }
+
+    private static string Message(string runId, int step) => RunStepProcessor.NextMessage(runId, step);
+
+    private static ChatCompletion Answer(string text) =>
+        OpenAIChatModelFactory.ChatCompletion(id: "c", finishReason: ChatFinishReason.Stop, content: new ChatMessageContent(text),
+            role: ChatMessageRole.Assistant);
+
+    private static ChatCompletion ToolCall(string name, string arguments) =>
+        OpenAIChatModelFactory.ChatCompletion(id: "c", finishReason: ChatFinishReason.ToolCalls, role: ChatMessageRole.Assistant,
+            toolCalls: [ChatToolCall.CreateFunctionToolCall($"call_{Guid.NewGuid():N}", name, BinaryData.FromString(arguments))]);
+
+    private sealed class ScriptedModel : IChatModel
+    {
+        public Queue<ChatCompletion> Script { get; } = new();
+
+        public Exception? Failure { get; set; }
+
+        public int Calls { get; private set; }
+
+        public Task<ChatCompletion> CompleteAsync(string deployment, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options,
+            CancellationToken cancellationToken)
+        {
+            Calls++;
+            return Failure is not null ? Task.FromException<ChatCompletion>(Failure) : Task.FromResult(Script.Dequeue());
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+using System.Text.Json;
+using AgentFunctions.Configuration;
+using Microsoft.Azure.Functions.Worker.Http;
+
+namespace AgentFunctions.Functions.Http;
+
+/// <summary>The agent request body <c>{"input": "..."}</c>, read within the size limits, or the problem it has.</summary>
+internal static class AgentInput
+{
+    public static async Task<ParsedInput> ReadAsync(HttpRequestData request, AgentsOptions options, CancellationToken cancellationToken)
+    {
+        var bytes = await RequestBody.ReadAtMostAsync(request.Body, options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
+        if (bytes is null)
+        {
+            return ParsedInput.Fail(HttpStatusCode.RequestEntityTooLarge, "body-too-large", "Request body too large",
+                $"The request body is larger than {options.MaxRequestBytes} bytes (setting Agents:MaxRequestBytes).");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
+        }
+        catch (JsonException)
+        {
+            return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
+                "The request body is not valid JSON. Send {\"input\": \"...\"}.");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
+                    "The request body must be a JSON object: {\"input\": \"...\"}.");
+            }
+
+            if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "missing-input", "Missing input",
+                    "The request body has no 'input' property. Send {\"input\": \"...\"}.");
+            }
+
+            if (input.ValueKind != JsonValueKind.String)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-input", "Invalid input",
+                    $"'input' must be a string; it is {input.ValueKind.ToString().ToLowerInvariant()}.");
+            }
+
+            string text = input.GetString()!;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "empty-input", "Empty input", "'input' must not be empty.");
+            }
+
+            if (text.Length > options.MaxInputCharacters)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "input-too-long", "Input too long",
+                    $"'input' has {text.Length} characters; the limit is {options.MaxInputCharacters} (setting Agents:MaxInputCharacters).");
+            }
+
+            return new ParsedInput(text, null);
+        }
+    }
+
+    public static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
+}
+
+internal sealed record ParsedInput(string? Input, ParsedInputProblem? Problem)
+{
+    public static ParsedInput Fail(HttpStatusCode status, string code, string title, string detail) =>
+        new(null, new ParsedInputProblem(status, code, title, detail));
+}
+
+internal sealed record ParsedInputProblem(HttpStatusCode Status, string Code, string Title, string Detail)
+{
+    public Task<HttpResponseData> WriteAsync(HttpRequestData request) => Problems.WriteAsync(request, Status, Code, Title, Detail);
+}

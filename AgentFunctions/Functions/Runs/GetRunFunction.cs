@@ -1,0 +1,51 @@
+using System.Net;
+using System.Text.Json;
+using AgentFunctions.Functions.Http;
+using AgentFunctions.Runs;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Http;
+
+namespace AgentFunctions.Functions.Runs;
+
+/// <summary><c>GET /api/runs/{runId}</c>: the run's status, its steps so far, the output when done, the reason when failed.</summary>
+public sealed class GetRunFunction(IRunStore store)
+{
+    [Function("GetRun")]
+    public async Task<HttpResponseData> RunAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{runId}")] HttpRequestData request,
+        string runId,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        StoredRun? stored;
+        try
+        {
+            stored = IsValidRunId(runId) ? await store.GetAsync(runId, cancellationToken).ConfigureAwait(false) : null;
+        }
+        catch (Exception exception) when (RunStoreFailures.IsStorageFailure(exception))
+        {
+            return await RunStoreFailures.WriteAsync(request).ConfigureAwait(false);
+        }
+
+        if (stored is null)
+        {
+            return await Problems.WriteAsync(request, HttpStatusCode.NotFound, "unknown-run", "Unknown run",
+                $"No run '{AgentInput.Truncate(runId)}' exists.").ConfigureAwait(false);
+        }
+
+        var run = stored.Run;
+        var body = new RunStatusResponse(run.RunId, run.Agent, run.Status.ToString().ToLowerInvariant(), run.Trigger, run.CreatedAt,
+            run.UpdatedAt, run.Steps.Select(s => new RunStepResponse(s.Step, s.CompletedAt, s.ToolsCalled, s.Answered)).ToList(),
+            run.Output, run.FailureReason, new TokenUsage(run.PromptTokens, run.CompletionTokens));
+        var response = request.CreateResponse(HttpStatusCode.OK);
+        response.Headers.Add("Content-Type", "application/json; charset=utf-8");
+        response.Headers.Add("Cache-Control", "no-store");
+        await response.WriteBytesAsync(JsonSerializer.SerializeToUtf8Bytes(body, HttpJsonContext.Default.RunStatusResponse), cancellationToken)
+            .ConfigureAwait(false);
+        return response;
+    }
+
+    // Run ids are the app's own (hex GUIDs, or "sched-" ids of scheduled runs); anything else cannot name a blob of ours.
+    private static bool IsValidRunId(string runId) =>
+        runId.Length is > 0 and <= 128 && runId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+}
