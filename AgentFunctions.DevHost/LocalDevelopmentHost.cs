@@ -78,8 +78,8 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
     public Uri BaseAddress => Functions.HttpBaseAddress;
 
     /// <summary>The worker's environment: the doubles' variables, the embedded settings, then the caller's overrides.</summary>
-    public static Dictionary<string, string> CreateWorkerEnvironment(LocalAzure azure, IReadOnlyDictionary<string, string>? overrides = null) =>
-        CreateWorkerEnvironment(azure, storage: null, overrides);
+    public static Dictionary<string, string> CreateWorkerEnvironment(LocalAzure azure,
+        IReadOnlyDictionary<string, string>? overrides = null) => CreateWorkerEnvironment(azure, storage: null, overrides);
 
     /// <summary>
     /// The worker's environment: the doubles' variables, the storage connections of <paramref name="storage"/> (when

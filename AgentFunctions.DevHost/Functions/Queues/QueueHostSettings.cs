@@ -101,10 +101,11 @@ internal sealed record QueueHostSettings
                 out var number) => number,
             _ => (int?)null,
         };
+        var upper = max == int.MaxValue ? "any higher value" : max.ToString(CultureInfo.InvariantCulture);
         return parsed is { } result && result >= min && result <= max
             ? result
             : throw Invalid(key, string.Create(CultureInfo.InvariantCulture,
-                $"must be a whole number from {min} to {(max == int.MaxValue ? "any higher value" : max)}; it is {value.GetRawText()}"));
+                $"must be a whole number from {min} to {upper}; it is {value.GetRawText()}"));
     }
 
     private static TimeSpan ReadTimeSpan(JsonElement value, string key, TimeSpan min)

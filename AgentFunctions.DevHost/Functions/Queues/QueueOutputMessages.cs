@@ -25,11 +25,12 @@ internal static class QueueOutputMessages
             TypedData.DataOneofCase.Int => [BinaryData.FromString(value.Int.ToString(CultureInfo.InvariantCulture))],
             TypedData.DataOneofCase.Double => [BinaryData.FromString(value.Double.ToString("R", CultureInfo.InvariantCulture))],
             TypedData.DataOneofCase.CollectionString => [.. value.CollectionString.String.Select(BinaryData.FromString)],
-            TypedData.DataOneofCase.CollectionBytes => [.. value.CollectionBytes.Bytes.Select(bytes => BinaryData.FromBytes(bytes.Memory))],
+            TypedData.DataOneofCase.CollectionBytes =>
+                [.. value.CollectionBytes.Bytes.Select(bytes => BinaryData.FromBytes(bytes.Memory))],
             TypedData.DataOneofCase.CollectionSint64 =>
-                [.. value.CollectionSint64.Sint64.Select(number => BinaryData.FromString(number.ToString(CultureInfo.InvariantCulture)))],
+                [.. value.CollectionSint64.Sint64.Select(number => Text(number.ToString(CultureInfo.InvariantCulture)))],
             TypedData.DataOneofCase.CollectionDouble =>
-                [.. value.CollectionDouble.Double.Select(number => BinaryData.FromString(number.ToString("R", CultureInfo.InvariantCulture)))],
+                [.. value.CollectionDouble.Double.Select(number => Text(number.ToString("R", CultureInfo.InvariantCulture)))],
             _ => throw new FunctionsHostException(
                 $"The queue output '{bindingName}' holds a {value.DataCase} value, which cannot be written as a queue message."),
         };
@@ -66,6 +67,8 @@ internal static class QueueOutputMessages
             };
         }
     }
+
+    private static BinaryData Text(string text) => BinaryData.FromString(text);
 
     private static BinaryData ElementMessage(JsonElement element) => element.ValueKind == JsonValueKind.String
         ? BinaryData.FromString(element.GetString()!)

@@ -97,7 +97,8 @@ internal sealed partial class StorageConnections : IDisposable
     private QueueServiceClient CreateQueueServiceClient(string name)
     {
         // Like the Functions host: a name that is not set is looked up again with the AzureWebJobs prefix.
-        if (_settings.Get(name) is null && !_settings.HasSection(name) && !name.StartsWith("AzureWebJobs", StringComparison.OrdinalIgnoreCase))
+        var isSet = _settings.Get(name) is not null || _settings.HasSection(name);
+        if (!isSet && !name.StartsWith("AzureWebJobs", StringComparison.OrdinalIgnoreCase))
         {
             var prefixed = "AzureWebJobs" + name;
             if (_settings.Get(prefixed) is not null || _settings.HasSection(prefixed))

@@ -94,7 +94,9 @@ internal sealed partial class TimerListener : IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
-    /// <summary>Stops waiting for occurrences; a running invocation gets <paramref name="drainTimeout"/> before it is cancelled.</summary>
+    /// <summary>
+    /// Stops waiting for occurrences; a running invocation gets <paramref name="drainTimeout"/> before it is cancelled.
+    /// </summary>
     public async Task StopAsync(TimeSpan drainTimeout)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0 || _loop is null)
@@ -175,7 +177,9 @@ internal sealed partial class TimerListener : IAsyncDisposable
         }
     }
 
-    /// <summary>The monitor's remembered next occurrence while it lies ahead (a restart keeps the rhythm), else the schedule's.</summary>
+    /// <summary>
+    /// The monitor's remembered next occurrence while it lies ahead (a restart keeps the rhythm), else the schedule's.
+    /// </summary>
     private DateTimeOffset NextAfter(DateTimeOffset now) =>
         _status is { } status && status.Next > now ? status.Next : _binding.Schedule.GetNextOccurrence(now, _timeZone);
 

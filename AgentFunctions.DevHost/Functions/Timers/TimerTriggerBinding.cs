@@ -21,7 +21,8 @@ internal sealed record TimerTriggerBinding(string BindingName, TimerSchedule Sch
             : throw new ArgumentException($"Function '{function.Name}' is not timer-triggered.", nameof(function));
 
         var what = $"The schedule of function '{function.Name}'";
-        var raw = trigger.GetString("schedule") ?? throw new FunctionsHostException($"{what} is missing from its timerTrigger binding.");
+        var raw = trigger.GetString("schedule")
+            ?? throw new FunctionsHostException($"{what} is missing from its timerTrigger binding.");
         var schedule = TimerSchedule.Parse(settings.Resolve(raw, what), what);
         return new TimerTriggerBinding(trigger.Name, schedule, ReadFlag(trigger, "runOnStartup", false),
             ReadFlag(trigger, "useMonitor", true));

@@ -155,8 +155,9 @@ public sealed class TimerListenerTests : IDisposable
 
     private TimerListener Start(string schedule, bool runOnStartup = false, bool useMonitor = true)
     {
+        var flags = $"\"RunOnStartup\":{(runOnStartup ? "true" : "false")},\"UseMonitor\":{(useMonitor ? "true" : "false")}";
         var function = TestFunctions.Create("Tick",
-            $$"""{"name":"timer","type":"timerTrigger","direction":"In","schedule":"{{schedule}}","RunOnStartup":{{(runOnStartup ? "true" : "false")}},"UseMonitor":{{(useMonitor ? "true" : "false")}}}""");
+            $$"""{"name":"timer","type":"timerTrigger","direction":"In","schedule":"{{schedule}}",{{flags}}}""");
         var binding = TimerTriggerBinding.Create(function, AppSettings.Empty);
         var listener = new TimerListener(function, binding, _invoker, _store, NullLogger.Instance, _clock, TimeZoneInfo.Utc);
         listener.Start();

@@ -96,7 +96,8 @@ public sealed class TimerScheduleTests
     public void Create_ScheduleFromSetting_IsResolved(string settingName)
     {
         var function = TestFunctions.Create("ScheduledRun",
-            """{"name":"timer","type":"timerTrigger","direction":"In","schedule":"%ScheduledRun:Schedule%","RunOnStartup":true,"UseMonitor":false}""");
+            """{"name":"timer","type":"timerTrigger","direction":"In","schedule":"%ScheduledRun:Schedule%",""" +
+            "\"RunOnStartup\":true,\"UseMonitor\":false}");
 
         var binding = TimerTriggerBinding.Create(function, new AppSettings([new(settingName, "0 */15 * * * *")]));
 
