@@ -156,13 +156,12 @@ internal sealed partial class TimerListener : IAsyncDisposable
             while (!stopping.IsCancellationRequested)
             {
                 var next = NextAfter(_timeProvider.GetUtcNow());
-                NextOccurrence = next;
-                // Computed against the clock right before waiting, so a clock that already passed `next` fires at once.
                 var wait = next - _timeProvider.GetUtcNow();
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, _timeProvider, stopping).ConfigureAwait(false);
-                }
+                // NextOccurrence is published once the timer exists, so whoever reads it (a test moving a fake clock)
+                // knows the wait is already measured from the clock as it was.
+                var elapsed = wait > TimeSpan.Zero ? Task.Delay(wait, _timeProvider, stopping) : Task.CompletedTask;
+                NextOccurrence = next;
+                await elapsed.ConfigureAwait(false);
 
                 await FireAsync(isPastDue: false, scheduledFor: next).ConfigureAwait(false);
             }
