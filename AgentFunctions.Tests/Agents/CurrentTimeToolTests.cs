@@ -22,6 +22,9 @@ public sealed class CurrentTimeToolTests
 
     [Theory]
     [InlineData("""{"timeZone": "Mars/Olympus_Mons"}""", "Unknown time zone")]
+    [InlineData("""{"timeZone": "America"}""", "Unknown time zone")]
+    [InlineData("""{"timeZone": "Etc"}""", "Unknown time zone")]
+    [InlineData("""{"timeZone": "../../etc/passwd"}""", "Unknown time zone")]
     [InlineData("""{"timeZone": 5}""", "non-empty string")]
     [InlineData("""{"timeZone": "  "}""", "non-empty string")]
     public void Invoke_BadTimeZone_ThrowsToolArgumentException(string arguments, string reason)

@@ -21,6 +21,16 @@ public sealed class ToolRegistryTests
         result.Should().Be("error: no tool named 'calculate' is available to this agent.");
     }
 
+    [Fact]
+    public void Invoke_ToolThrowsUnexpectedly_ReturnsErrorLineInsteadOfFailingTheRun()
+    {
+        var registry = new ToolRegistry([new FaultyTool()]);
+
+        string result = registry.Invoke(["faulty"], "faulty", BinaryData.FromString("{}"));
+
+        result.Should().Be("error: the tool 'faulty' failed (InvalidOperationException).");
+    }
+
     [Theory]
     [InlineData("not json", "error: the arguments are not valid JSON.")]
     [InlineData("""{"expression":"1+"}""", "error: The expression ends where a number was expected.")]
@@ -28,5 +38,16 @@ public sealed class ToolRegistryTests
     public void Invoke_Arguments_ReturnResultOrErrorForTheModel(string arguments, string expected)
     {
         _registry.Invoke([CalculatorTool.ToolName], CalculatorTool.ToolName, BinaryData.FromString(arguments)).Should().Be(expected);
+    }
+
+    private sealed class FaultyTool : IAgentTool
+    {
+        public string Name => "faulty";
+
+        public string Description => "Always fails.";
+
+        public BinaryData ParametersSchema { get; } = BinaryData.FromString("{}");
+
+        public string Invoke(System.Text.Json.JsonElement arguments) => throw new InvalidOperationException("boom");
     }
 }

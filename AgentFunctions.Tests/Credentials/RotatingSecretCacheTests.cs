@@ -154,7 +154,7 @@ public sealed class RotatingSecretCacheTests : IDisposable
 
         _source.Reads.Should().Be(2);
         _source.Release();
-        await WaitUntilAsync(() => cache.KnownValues.Current == SecondKey);
+        await WaitUntilAsync(() => cache.KnownValues[0] == SecondKey);
         (await cache.GetAsync()).Version.Should().Be("version2");
         _source.Reads.Should().Be(2);
     }
@@ -267,7 +267,7 @@ public sealed class RotatingSecretCacheTests : IDisposable
 
         _source.Reads.Should().Be(2);
         replacements.Should().AllSatisfy(key => key.Version.Should().Be("version2"));
-        cache.KnownValues.Should().Be((SecondKey, FirstKey));
+        cache.KnownValues.Should().Equal(SecondKey, FirstKey);
     }
 
     [Fact]
@@ -367,6 +367,23 @@ public sealed class RotatingSecretCacheTests : IDisposable
             r.Message.Should().NotContain(FirstKey).And.NotContain(SecondKey);
             r.StructuredState!.Select(pair => pair.Value ?? string.Empty).Should().NotContain(v => v.Contains("fake-key", StringComparison.Ordinal));
         });
+    }
+
+    [Fact]
+    public async Task KnownValues_RotationsWithRepeatedValue_KeepTwoDistinctRetiredValues()
+    {
+        const string ThirdKey = "fake-key-three-00000000000000000003";
+        var cache = CreateCache();
+        await cache.GetAsync();
+
+        foreach (var (value, version) in new[] { (SecondKey, "version2"), (SecondKey, "version3"), (ThirdKey, "version4") })
+        {
+            _source.SetSecret(value, version);
+            _time.Advance(TimeSpan.FromMinutes(5));
+            await cache.GetAsync();
+        }
+
+        cache.KnownValues.Should().Equal(ThirdKey, SecondKey, FirstKey);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -15,11 +15,36 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
     [InlineData("{\"input\": 42}", HttpStatusCode.BadRequest, "invalid-input")]
     [InlineData("{\"input\": \"\"}", HttpStatusCode.BadRequest, "empty-input")]
     [InlineData("{\"input\": \"   \\n\"}", HttpStatusCode.BadRequest, "empty-input")]
+    [InlineData("{\"input\": \"\\ud800\"}", HttpStatusCode.BadRequest, "invalid-input")]
+    [InlineData("{\"input\": \"first\", \"input\": \"second\"}", HttpStatusCode.BadRequest, "invalid-json")]
+    [InlineData("{\"input\": \"hi\", \"instructions\": \"obey me\"}", HttpStatusCode.BadRequest, "unknown-property")]
+    [InlineData("{\"input\": \"hi\", \"context\": \"x\"}", HttpStatusCode.BadRequest, "unknown-property")]
+    [InlineData("{\"input\": \"hi\", \"cancellationToken\": \"x\"}", HttpStatusCode.BadRequest, "unknown-property")]
     public async Task Invoke_BadBody_AnswersProblemWithStatusAndCode(string body, HttpStatusCode status, string code)
     {
         var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", body);
 
         AssertProblem(response, problem, status, code);
+    }
+
+    [Fact]
+    public async Task Invoke_BodyWithBytesThatAreNotUtf8_Answers400InvalidInput()
+    {
+        using var content = new ByteArrayContent([.. "{\"input\": \""u8, 0xFF, 0xFE, .. "\"}"u8]);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await fixture.Client.PostAsync(new Uri("api/agents/assistant/invoke", UriKind.Relative), content);
+        string problem = await response.Content.ReadAsStringAsync();
+
+        AssertProblem(response, problem, HttpStatusCode.BadRequest, "invalid-input");
+    }
+
+    [Fact]
+    public async Task Invoke_BodyFieldNamedLikeRouteValue_DoesNotSwitchTheAgent()
+    {
+        var (response, problem) = await fixture.PostAsync("api/agents/nobody/invoke", "{\"input\": \"hi\", \"agent\": \"assistant\"}");
+
+        AssertProblem(response, problem, HttpStatusCode.NotFound, "unknown-agent");
     }
 
     [Fact]

@@ -83,6 +83,18 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task Invoke_ModelNeverAnswersInTime_Answers502ModelUnavailableWithRetryHint()
+    {
+        await using var fixture = await StartAsync(new Dictionary<string, string> { ["AzureOpenAI__NetworkTimeout"] = "00:00:01" });
+        fixture.Host.Azure.OpenAI.Faults.DelayNext(8, TimeSpan.FromSeconds(3));
+
+        var (response, problem) = await fixture.PostAsync(InvokePath, Input);
+
+        AssertProblem(response, problem, HttpStatusCode.BadGateway, "model-unavailable");
+        response.Headers.RetryAfter!.Delta.Should().BePositive();
+    }
+
+    [Fact]
     public async Task Invoke_KeyRegeneratedWithoutVaultUpdate_Answers502KeyRejectedAndDoesNotLoop()
     {
         await using var fixture = await StartAsync();

@@ -80,8 +80,7 @@ public sealed class FunctionAppTests(InfrastructureFixture infra)
         [
             "AzureWebJobsStorage__accountName", "AzureWebJobsStorage__blobServiceUri", "AzureWebJobsStorage__queueServiceUri",
             "AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__credential",
-            "RunStateStorage__accountName", "RunStateStorage__blobServiceUri", "RunStateStorage__queueServiceUri",
-            "RunStateStorage__tableServiceUri", "RunStateStorage__credential",
+            "RunStateStorage__blobServiceUri", "RunStateStorage__credential",
             "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
             "AzureOpenAI__Endpoint", "AzureOpenAI__Authentication", "AzureOpenAI__DefaultDeployment",
             "KeyVault__VaultUri", "KeyVault__SecretName", "Identity__Source",

@@ -72,15 +72,15 @@ public sealed class RotatingSecretCache
     /// <summary>The secret this cache holds, for logs and operator messages.</summary>
     public string Description => _source.Description;
 
-    /// <summary>The values that must never leave the app: the current one and the one it replaced, if any.</summary>
-    public (string? Current, string? Previous) KnownValues
-    {
-        get
-        {
-            var entry = _entry;
-            return (entry?.Snapshot.Value, entry?.PreviousValue);
-        }
-    }
+    /// <summary>How many replaced values are remembered for the output filter besides the current one.</summary>
+    public const int RememberedRetiredValues = 2;
+
+    /// <summary>
+    /// The values that must never leave the app: the current one first, then up to <see cref="RememberedRetiredValues"/>
+    /// distinct values it replaced, newest first. A run that spans two rotations may still hold the oldest in its
+    /// conversation, so one previous value is not enough.
+    /// </summary>
+    public IReadOnlyList<string> KnownValues => _entry is { } entry ? entry.KnownValues : [];
 
     /// <summary>The current secret, from memory when it is within its time to live.</summary>
     public ValueTask<SecretSnapshot> GetAsync(CancellationToken cancellationToken = default)
@@ -271,7 +271,7 @@ public sealed class RotatingSecretCache
             snapshot,
             refreshAt: expiresAt - _refreshAheadTicks,
             expiresAt: expiresAt,
-            previousValue: versionChanged ? previous!.Snapshot.Value : previous?.PreviousValue);
+            knownValues: RememberAlongside(snapshot.Value, previous?.KnownValues ?? []));
 
         lock (_gate)
         {
@@ -366,7 +366,10 @@ public sealed class RotatingSecretCache
 
     private TimeSpan TicksToTimeSpan(long ticks) => TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency);
 
-    private sealed class Entry(SecretSnapshot snapshot, long refreshAt, long expiresAt, string? previousValue)
+    private static string[] RememberAlongside(string current, IReadOnlyList<string> known) =>
+        [current, .. known.Where(value => value != current).Take(RememberedRetiredValues)];
+
+    private sealed class Entry(SecretSnapshot snapshot, long refreshAt, long expiresAt, string[] knownValues)
     {
         public SecretSnapshot Snapshot { get; } = snapshot;
 
@@ -374,7 +377,8 @@ public sealed class RotatingSecretCache
 
         public long ExpiresAt { get; } = expiresAt;
 
-        public string? PreviousValue { get; } = previousValue;
+        // The current value first, then the values it replaced, newest first, each once.
+        public string[] KnownValues { get; } = knownValues;
 
         // 1 once a read ahead of expiry has been started for this entry; reset to 0 when that read fails.
         public int ReadAheadStarted;

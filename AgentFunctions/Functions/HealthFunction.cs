@@ -16,8 +16,11 @@ public sealed class HealthFunction(CredentialHealth health)
     [Function("Health")]
     public async Task<HttpResponseData> RunAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequestData request,
-        CancellationToken cancellationToken)
+        FunctionContext context)
     {
+        // From the context, not a parameter: a parameter is bound by name, and a JSON body field of the same name would
+        // be offered to it.
+        var cancellationToken = context.CancellationToken;
         ArgumentNullException.ThrowIfNull(request);
         var report = await health.CheckAsync(cancellationToken).ConfigureAwait(false);
         var response = request.CreateResponse(report.Healthy ? HttpStatusCode.OK : HttpStatusCode.ServiceUnavailable);

@@ -28,8 +28,11 @@ public sealed partial class InvokeAgentFunction(
     public async Task<HttpResponseData> RunAsync(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agents/{agent}/invoke")] HttpRequestData request,
         string agent,
-        CancellationToken cancellationToken)
+        FunctionContext context)
     {
+        // From the context, not a parameter: a parameter is bound by name, and a JSON body field of the same name would
+        // be offered to it.
+        var cancellationToken = context.CancellationToken;
         ArgumentNullException.ThrowIfNull(request);
         if (!catalog.TryGet(agent, out var definition))
         {

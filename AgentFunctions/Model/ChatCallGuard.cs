@@ -24,6 +24,23 @@ internal static class ChatCallGuard
         return new ModelCallException(message, exception.Status, retryAfter, exception);
     }
 
+    /// <summary>
+    /// The call never got an answer: no connection, a timeout, or every retry of those (the client wraps its attempts'
+    /// failures in one AggregateException). The caller's own cancellation is not one of them.
+    /// </summary>
+    public static bool IsTransportFailure(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        HttpRequestException or IOException => true,
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        ClientResultException { Status: 0 } => true,
+        AggregateException aggregate => aggregate.InnerExceptions.All(inner => IsTransportFailure(inner, cancellationToken)),
+        _ => false,
+    };
+
+    public static ModelCallException Unreachable(Exception exception) =>
+        new("Azure OpenAI could not be reached or did not answer within AzureOpenAI:NetworkTimeout: check the endpoint, the "
+            + "network path and the service's health.", 0, null, exception);
+
     private static TimeSpan? ReadRetryAfter(PipelineResponse? response)
     {
         if (response is null)

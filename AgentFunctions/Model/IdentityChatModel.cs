@@ -23,9 +23,13 @@ public sealed class IdentityChatModel(Uri endpoint, TokenCredential credential, 
         {
             return (await chat.CompleteChatAsync(messages, options, cancellationToken).ConfigureAwait(false)).Value;
         }
-        catch (ClientResultException exception)
+        catch (ClientResultException exception) when (exception.Status != 0)
         {
             throw ChatCallGuard.Translate(exception, deployment);
+        }
+        catch (Exception exception) when (ChatCallGuard.IsTransportFailure(exception, cancellationToken))
+        {
+            throw ChatCallGuard.Unreachable(exception);
         }
     }
 }

@@ -39,9 +39,13 @@ public sealed partial class KeyVaultKeyChatModel(
         {
             LogKeyRejected(logger, key.Version);
         }
-        catch (ClientResultException exception)
+        catch (ClientResultException exception) when (exception.Status != 0)
         {
             throw ChatCallGuard.Translate(exception, deployment);
+        }
+        catch (Exception exception) when (ChatCallGuard.IsTransportFailure(exception, cancellationToken))
+        {
+            throw ChatCallGuard.Unreachable(exception);
         }
 
         var replacement = await keyCache.GetReplacementForRejectedAsync(key.Version, cancellationToken).ConfigureAwait(false);
@@ -55,9 +59,13 @@ public sealed partial class KeyVaultKeyChatModel(
             throw new KeyRejectedException($"Azure OpenAI also rejects the key in {keyCache.Description} version "
                 + $"{replacement.Version}. Put one of the account's current keys into the secret as a new version.");
         }
-        catch (ClientResultException exception)
+        catch (ClientResultException exception) when (exception.Status != 0)
         {
             throw ChatCallGuard.Translate(exception, deployment);
+        }
+        catch (Exception exception) when (ChatCallGuard.IsTransportFailure(exception, cancellationToken))
+        {
+            throw ChatCallGuard.Unreachable(exception);
         }
     }
 

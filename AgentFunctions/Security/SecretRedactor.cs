@@ -3,9 +3,9 @@ using AgentFunctions.Credentials;
 namespace AgentFunctions.Security;
 
 /// <summary>
-/// The last filter on everything that leaves the app (answers, error details): removes the current and the previous
-/// key should a prompt injection ever make the model repeat one. Two values, because right after a rotation the old key
-/// may still sit in a conversation.
+/// The last filter on everything that leaves the app (answers, error details, stored run state): removes the current key
+/// and the last keys it replaced should a prompt injection ever make the model repeat one, because after a rotation an
+/// old key may still sit in a conversation.
 /// </summary>
 public sealed class SecretRedactor(RotatingSecretCache? keyCache)
 {
@@ -22,8 +22,12 @@ public sealed class SecretRedactor(RotatingSecretCache? keyCache)
             return text;
         }
 
-        var (current, previous) = keyCache.KnownValues;
-        return RedactValue(RedactValue(text, current), previous);
+        foreach (string secret in keyCache.KnownValues)
+        {
+            text = RedactValue(text, secret);
+        }
+
+        return text;
     }
 
     private static string RedactValue(string text, string? secret) =>

@@ -52,17 +52,14 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
 var endpoints = storage.properties.primaryEndpoints
 
 // Identity-based storage connections: the account's endpoints and "use the managed identity". No key, no
-// SAS. AzureWebJobsStorage is the Functions host's own; RunStateStorage holds the app's run state.
+// SAS. AzureWebJobsStorage is the Functions host's own; RunStateStorage is where the app keeps run state, in blobs only.
 var storageSettings = {
   AzureWebJobsStorage__accountName: storage.name
   AzureWebJobsStorage__blobServiceUri: endpoints.blob
   AzureWebJobsStorage__queueServiceUri: endpoints.queue
   AzureWebJobsStorage__tableServiceUri: endpoints.table
   AzureWebJobsStorage__credential: 'managedidentity'
-  RunStateStorage__accountName: storage.name
   RunStateStorage__blobServiceUri: endpoints.blob
-  RunStateStorage__queueServiceUri: endpoints.queue
-  RunStateStorage__tableServiceUri: endpoints.table
   RunStateStorage__credential: 'managedidentity'
 }
 

@@ -66,7 +66,8 @@ resource openAi 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = if 
 
 // Blob Data Owner: the role the Functions documentation names for an identity-based AzureWebJobsStorage. The
 // host creates its own containers (timer and singleton leases, function keys) and takes blob leases, and Flex
-// Consumption reads the deployment package from its container with this identity. Run-state blobs share it.
+// Consumption reads the deployment package from its container with this identity. The app's run-state blobs (one
+// JSON document per run, container agent-runs) are covered by the same role.
 resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, blobDataOwner)
   scope: storage
@@ -77,8 +78,8 @@ resource storageBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// Queue Data Contributor: queue triggers read, update and delete messages (poison queues too), and the
-// run-state connection enqueues agent steps.
+// Queue Data Contributor: the host's queue trigger reads, updates and deletes agent-step messages and moves failing
+// ones to the poison queue; its queue output bindings enqueue the next steps.
 resource storageQueueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, queueDataContributor)
   scope: storage
@@ -89,7 +90,8 @@ resource storageQueueContributor 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }
 
-// Table Data Contributor: the run-state connection keeps each run's progress in tables.
+// Table Data Contributor: the Functions host records its diagnostic events in a table when AzureWebJobsStorage names
+// a table endpoint. The app itself keeps nothing in tables.
 resource storageTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, principalId, tableDataContributor)
   scope: storage

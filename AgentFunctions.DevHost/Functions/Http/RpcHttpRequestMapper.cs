@@ -125,9 +125,17 @@ internal static class RpcHttpRequestMapper
 
             foreach (var property in document.RootElement.EnumerateObject())
             {
+                // A string that is valid JSON but not valid UTF-16 (a lone surrogate escape) cannot be binding data;
+                // the function still gets the body and judges it.
+                string? text = null;
+                if (property.Value.ValueKind == JsonValueKind.String && !TryGetString(property.Value, out text))
+                {
+                    continue;
+                }
+
                 TypedData? value = property.Value.ValueKind switch
                 {
-                    JsonValueKind.String => new TypedData { String = property.Value.GetString() },
+                    JsonValueKind.String => new TypedData { String = text },
                     JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False =>
                         new TypedData { String = property.Value.GetRawText() },
                     JsonValueKind.Object => new TypedData { Json = property.Value.GetRawText() },
@@ -175,6 +183,20 @@ internal static class RpcHttpRequestMapper
     }
 
     // Later sources replace earlier ones, key casing included.
+    private static bool TryGetString(JsonElement element, out string? text)
+    {
+        try
+        {
+            text = element.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
+
     private static void Set(Dictionary<string, TypedData> metadata, string name, TypedData value)
     {
         metadata.Remove(name);

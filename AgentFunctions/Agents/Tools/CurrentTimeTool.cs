@@ -27,7 +27,7 @@ public sealed class CurrentTimeTool(TimeProvider time) : IAgentTool
         string zoneId = "UTC";
         if (arguments.ValueKind == JsonValueKind.Object && arguments.TryGetProperty("timeZone", out var zone))
         {
-            zoneId = zone.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(zone.GetString())
+            zoneId = zone.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(zone.GetString()) && zone.GetString()!.Length <= 64
                 ? zone.GetString()!
                 : throw new ToolArgumentException("timeZone must be a non-empty string such as Europe/Paris.");
         }
@@ -37,7 +37,10 @@ public sealed class CurrentTimeTool(TimeProvider time) : IAgentTool
         {
             timeZone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);
         }
-        catch (Exception exception) when (exception is TimeZoneNotFoundException or InvalidTimeZoneException)
+        // Names of folders in the time-zone database ("America", "Etc") throw security or argument exceptions, not
+        // "not found": whatever the lookup throws, the model only gave a name that is not a zone.
+        catch (Exception exception) when (exception is TimeZoneNotFoundException or InvalidTimeZoneException
+            or System.Security.SecurityException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             throw new ToolArgumentException($"Unknown time zone '{Truncate(zoneId)}': use an IANA id such as Europe/Paris or UTC.");
         }

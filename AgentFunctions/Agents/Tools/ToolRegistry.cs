@@ -49,5 +49,10 @@ public sealed class ToolRegistry
         {
             return "error: " + exception.Message;
         }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // A tool fault must not end the run: the model hears that the tool failed and may try otherwise.
+            return $"error: the tool '{name}' failed ({exception.GetType().Name}).";
+        }
     }
 }

@@ -20,12 +20,12 @@ internal static class AgentInput
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
         }
         catch (JsonException)
         {
             return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
-                "The request body is not valid JSON. Send {\"input\": \"...\"}.");
+                "The request body is not valid JSON, or names a property twice. Send {\"input\": \"...\"}.");
         }
 
         using (document)
@@ -35,6 +35,14 @@ internal static class AgentInput
             {
                 return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-json", "Invalid JSON",
                     "The request body must be a JSON object: {\"input\": \"...\"}.");
+            }
+
+            // Strict on purpose: a caller who sends a field this API does not read (instructions, tools, a step limit)
+            // expects it to take effect, and silently ignoring it would lose what they asked for.
+            if (root.EnumerateObject().FirstOrDefault(p => p.Name != "input") is { Value.ValueKind: not JsonValueKind.Undefined } unknown)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "unknown-property", "Unknown property",
+                    $"The request body has a property '{Truncate(unknown.Name)}' that this API does not read; the only property is 'input'.");
             }
 
             if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
@@ -49,7 +57,17 @@ internal static class AgentInput
                     $"'input' must be a string; it is {input.ValueKind.ToString().ToLowerInvariant()}.");
             }
 
-            string text = input.GetString()!;
+            string text;
+            try
+            {
+                text = input.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "invalid-input", "Invalid input",
+                    "'input' is not valid text: it holds an unpaired surrogate or bytes that are not UTF-8.");
+            }
+
             if (string.IsNullOrWhiteSpace(text))
             {
                 return ParsedInput.Fail(HttpStatusCode.BadRequest, "empty-input", "Empty input", "'input' must not be empty.");

@@ -14,8 +14,11 @@ public sealed class GetRunFunction(IRunStore store)
     public async Task<HttpResponseData> RunAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "runs/{runId}")] HttpRequestData request,
         string runId,
-        CancellationToken cancellationToken)
+        FunctionContext context)
     {
+        // From the context, not a parameter: a parameter is bound by name, and a JSON body field of the same name would
+        // be offered to it.
+        var cancellationToken = context.CancellationToken;
         ArgumentNullException.ThrowIfNull(request);
         StoredRun? stored;
         try

@@ -29,8 +29,11 @@ public sealed class StartRunFunction(AgentCatalog catalog, IRunStore store, Time
     public async Task<StartRunOutput> RunAsync(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "agents/{agent}/runs")] HttpRequestData request,
         string agent,
-        CancellationToken cancellationToken)
+        FunctionContext context)
     {
+        // From the context, not a parameter: a parameter is bound by name, and a JSON body field of the same name would
+        // be offered to it.
+        var cancellationToken = context.CancellationToken;
         ArgumentNullException.ThrowIfNull(request);
         if (!catalog.TryGet(agent, out var definition))
         {
