@@ -178,14 +178,7 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
 
         WorkerProcessReaper.Untrack(this);
         _process.Dispose();
-        try
-        {
-            _workDirectory.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-            // Only a temporary folder with a throwaway certificate stays behind.
-        }
+        DeleteWorkDirectory();
     }
 
     private static ProcessStartInfo CreateStartInfo(AzuriteOptions options, string script, string workDirectory)
@@ -285,7 +278,12 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         }
 
         ProcessId = _process.Id;
-        WorkerProcessReaper.Track(this, Kill);
+        // On SIGTERM or a plain exit nobody disposes this object: kill Azurite and remove its key file all the same.
+        WorkerProcessReaper.Track(this, () =>
+        {
+            Kill();
+            DeleteWorkDirectory();
+        });
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         _ = WatchExitAsync();
@@ -364,6 +362,18 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         }
 
         _exited.TrySetResult(exitCode);
+    }
+
+    private void DeleteWorkDirectory()
+    {
+        try
+        {
+            _workDirectory.Delete(recursive: true);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Only a temporary folder with a throwaway certificate stays behind.
+        }
     }
 
     private Uri ServiceUri(string service) => _listening.TryGetValue(service, out var url)
