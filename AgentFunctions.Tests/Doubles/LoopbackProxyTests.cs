@@ -167,7 +167,9 @@ public sealed class LoopbackProxyTests
                     _ = EchoAsync(socket);
                 }
             }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            // InvalidOperationException: DisposeAsync stopped the listener between one accept and the next.
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException
+                or InvalidOperationException)
             {
                 // Stopped.
             }
