@@ -1,6 +1,7 @@
 using System.Globalization;
 using AgentFunctions.DevHost;
 using AgentFunctions.DevHost.Functions;
+using AgentFunctions.DevHost.Functions.Worker;
 using Microsoft.Extensions.Logging;
 
 // dotnet run --project AgentFunctions.DevHost [-- --port 7071]
@@ -67,6 +68,10 @@ await using (host)
     Console.WriteLine($"  curl -s -X POST {baseAddress}/api/agents/assistant/invoke -H 'Content-Type: application/json' \\");
     Console.WriteLine("       -d '{\"input\": \"What time is it, and what is (17 + 25) * 2?\"}'");
     Console.WriteLine($"  curl -s {baseAddress}/api/health");
+    Console.WriteLine("Start a run that goes on in the background, one queue step at a time, then ask for it at its Location:");
+    Console.WriteLine($"  curl -si -X POST {baseAddress}/api/agents/assistant/runs -H 'Content-Type: application/json' \\");
+    Console.WriteLine("       -d '{\"input\": \"What is (17 + 25) * 2?\"}'");
+    Console.WriteLine($"  curl -s {baseAddress}/api/runs/<runId>");
     Console.WriteLine("Rotate the Azure OpenAI key as an operator would (new key, new secret version, old key regenerated):");
     Console.WriteLine($"  curl -s -X POST '{baseAddress}{LocalDevelopmentHost.RotateKeyPath}?retireAfterSeconds=0'");
     Console.WriteLine("Press Ctrl+C to stop.");
@@ -80,7 +85,8 @@ await using (host)
     {
     }
 
-    if (host.Functions.WorkerExited.IsCompleted)
+    // On Ctrl+C or SIGTERM the reaper may end the worker before the host stops it gracefully; that exit is expected.
+    if (host.Functions.WorkerExited.IsCompleted && !stopping.IsCancellationRequested && !WorkerProcessReaper.IsShuttingDown)
     {
         Console.Error.WriteLine($"The worker exited with code {await host.Functions.WorkerExited}; stopping.");
         return 1;

@@ -335,7 +335,7 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     private async Task ObserveWorkerExitAsync(WorkerProcess worker)
     {
         var exitCode = await worker.Exited.ConfigureAwait(false);
-        if (Volatile.Read(ref _disposed) == 0 && _httpFrontEnd is not null)
+        if (Volatile.Read(ref _disposed) == 0 && _httpFrontEnd is not null && !WorkerProcessReaper.IsShuttingDown)
         {
             LogWorkerDied(_logger, worker.Id, exitCode);
         }

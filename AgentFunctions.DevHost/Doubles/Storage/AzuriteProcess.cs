@@ -356,7 +356,7 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         await _process.WaitForExitAsync().ConfigureAwait(false);
         var exitCode = _process.ExitCode;
         WorkerProcessReaper.Untrack(this);
-        if (Volatile.Read(ref _disposed) == 0 && _allListening.Task.IsCompleted)
+        if (Volatile.Read(ref _disposed) == 0 && _allListening.Task.IsCompleted && !WorkerProcessReaper.IsShuttingDown)
         {
             LogExitedUnexpectedly(_logger, ProcessId, exitCode);
         }

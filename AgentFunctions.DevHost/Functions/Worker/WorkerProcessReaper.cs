@@ -15,8 +15,15 @@ internal static class WorkerProcessReaper
     private static readonly ConcurrentDictionary<object, Action> Running = new();
     private static readonly Lock Gate = new();
     private static List<PosixSignalRegistration>? s_signalRegistrations;
+    private static int s_shuttingDown;
 
     internal static int RunningCount => Running.Count;
+
+    /// <summary>
+    /// True once this process has begun to end and the reaper has killed its children: their exits are then expected,
+    /// not failures to report.
+    /// </summary>
+    public static bool IsShuttingDown => Volatile.Read(ref s_shuttingDown) == 1;
 
     public static void Track(WorkerProcess worker) => Track(worker, worker.Kill);
 
@@ -59,6 +66,7 @@ internal static class WorkerProcessReaper
 
     private static void KillAll()
     {
+        Volatile.Write(ref s_shuttingDown, 1);
         foreach (var kill in Running.Values)
         {
             kill();
