@@ -201,7 +201,8 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
             // regenerated; retireAfterSeconds waits between the last two, as an operator waits for instances to pick up.
             string? wait = context.Request.Query["retireAfterSeconds"];
             int seconds = 0;
-            if (wait is not null && (!int.TryParse(wait, NumberStyles.Integer, CultureInfo.InvariantCulture, out seconds) || seconds is < 0 or > 3600))
+            if (wait is not null
+                && (!int.TryParse(wait, NumberStyles.Integer, CultureInfo.InvariantCulture, out seconds) || seconds is < 0 or > 3600))
             {
                 context.Response.StatusCode = StatusCodes.Status400BadRequest;
                 context.Response.ContentType = "application/problem+json";

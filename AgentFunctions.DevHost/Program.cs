@@ -23,7 +23,8 @@ for (int i = 0; i < args.Length; i++)
             Console.WriteLine($"  --port  HTTP port on 127.0.0.1 (default {DefaultPort}; 0 picks a free port)");
             return 0;
         default:
-            Console.Error.WriteLine($"Unknown or incomplete option '{args[i]}'. Usage: dotnet run --project AgentFunctions.DevHost [-- --port <0-65535>]");
+            Console.Error.WriteLine(
+                $"Unknown or incomplete option '{args[i]}'. Usage: dotnet run --project AgentFunctions.DevHost [-- --port <0-65535>]");
             return 2;
     }
 }

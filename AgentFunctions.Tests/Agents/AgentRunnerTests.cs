@@ -85,7 +85,8 @@ public sealed class AgentRunnerTests
     private static ChatCompletion Answer(string text, int prompt = 1, int completion = 1) =>
         OpenAIChatModelFactory.ChatCompletion(id: "chatcmpl-test", finishReason: ChatFinishReason.Stop,
             content: new ChatMessageContent(text), role: ChatMessageRole.Assistant,
-            usage: OpenAIChatModelFactory.ChatTokenUsage(outputTokenCount: completion, inputTokenCount: prompt, totalTokenCount: prompt + completion));
+            usage: OpenAIChatModelFactory.ChatTokenUsage(
+                outputTokenCount: completion, inputTokenCount: prompt, totalTokenCount: prompt + completion));
 
     private static ChatCompletion ToolCalls(params (string Id, string Name, string Arguments)[] calls) =>
         OpenAIChatModelFactory.ChatCompletion(id: "chatcmpl-test", finishReason: ChatFinishReason.ToolCalls,

@@ -57,7 +57,10 @@ public class LocalHostFixture : IAsyncLifetime
     /// <summary>A client for the run-state container, signed in as the app.</summary>
     internal Azure.Storage.Blobs.BlobContainerClient RunStateContainer() =>
         new(new Uri(Host.Storage.BlobServiceUri, $"{Host.Storage.BlobServiceUri.AbsolutePath.TrimEnd('/')}/agent-runs"), StorageCredential,
-            new Azure.Storage.Blobs.BlobClientOptions { Transport = new Azure.Core.Pipeline.HttpClientTransport(Host.Azure.CreateHttpMessageHandler()) });
+            new Azure.Storage.Blobs.BlobClientOptions
+            {
+                Transport = new Azure.Core.Pipeline.HttpClientTransport(Host.Azure.CreateHttpMessageHandler()),
+            });
 
     private DevHost.Doubles.LocalPrincipalCredential StorageCredential => new(Host.Azure.Tenant, Host.Azure.AppIdentity);
 

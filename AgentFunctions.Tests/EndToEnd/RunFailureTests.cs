@@ -130,7 +130,9 @@ public sealed class ScheduledRunTests(ScheduledRunTests.EveryFiveSecondsFixture 
                 return false;
             }
 
-            await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "sched-", CancellationToken.None))
+            var scheduled = container.GetBlobsAsync(
+                Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, "sched-", CancellationToken.None);
+            await foreach (var blob in scheduled)
             {
                 runIds.Add(blob.Name[..^".json".Length]);
             }

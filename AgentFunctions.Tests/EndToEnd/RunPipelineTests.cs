@@ -57,7 +57,8 @@ public sealed class RunPipelineTests(LocalHostFixture fixture) : IClassFixture<L
         await RunAssertions.WaitUntilAsync(async () => (await rejected.PeekMessagesAsync(32)).Value
             .Any(m => m.Body.ToString().Contains("this is not a step", StringComparison.Ordinal)));
 
-        var kept = (await rejected.PeekMessagesAsync(32)).Value.First(m => m.Body.ToString().Contains("this is not a step", StringComparison.Ordinal));
+        var kept = (await rejected.PeekMessagesAsync(32)).Value
+            .First(m => m.Body.ToString().Contains("this is not a step", StringComparison.Ordinal));
         using var json = JsonDocument.Parse(kept.Body.ToString());
         json.RootElement.GetProperty("reason").GetString().Should().Contain("not JSON");
         json.RootElement.GetProperty("message").GetString().Should().Be("this is not a step");

@@ -68,7 +68,8 @@ public sealed class BlobRunStore(BlobContainerClient container) : IRunStore
 
     private BlobClient Blob(string runId) => container.GetBlobClient($"{runId}.json");
 
-    private static BinaryData Serialize(AgentRun run) => BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(run, RunJsonContext.Default.AgentRun));
+    private static BinaryData Serialize(AgentRun run) =>
+        BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(run, RunJsonContext.Default.AgentRun));
 
     // Created on first use rather than at start-up, so a storage outage delays runs instead of stopping the app; a failed
     // attempt is not remembered, the next call tries again.

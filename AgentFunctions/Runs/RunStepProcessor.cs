@@ -100,7 +100,8 @@ public sealed partial class RunStepProcessor(
     private AgentRun Advance(AgentRun run, AgentDefinition agent, int step, AgentStepOutcome outcome)
     {
         var now = time.GetUtcNow();
-        var conversation = run.Conversation.Concat(outcome.NewMessages.Select(m => m with { Content = m.Content is null ? null : redactor.Redact(m.Content) }))
+        var conversation = run.Conversation
+            .Concat(outcome.NewMessages.Select(m => m with { Content = m.Content is null ? null : redactor.Redact(m.Content) }))
             .ToList();
         var toolsCalled = outcome.NewMessages.SelectMany(m => m.ToolCalls ?? []).Select(call => call.Name).ToList();
         var steps = run.Steps.Append(new RunStepRecord(step, now, toolsCalled, outcome.Answer is not null)).ToList();
@@ -156,7 +157,8 @@ public sealed partial class RunStepProcessor(
     }
 
     private RunStepResult Reject(string messageText, string reason) =>
-        new(null, JsonSerializer.Serialize(new RejectedStepMessage(reason, messageText, time.GetUtcNow()), RejectedJsonContext.Default.RejectedStepMessage));
+        new(null, JsonSerializer.Serialize(
+            new RejectedStepMessage(reason, messageText, time.GetUtcNow()), RejectedJsonContext.Default.RejectedStepMessage));
 
     private static bool TryParse(string text, out RunStepMessage message, out string problem)
     {
