@@ -98,9 +98,14 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
             }
         }
 
+        // A setting exported in the developer's shell wins over the embedded default (the worker inherits it), so the
+        // app can be tried with another schedule or cache time; the doubles' addresses above are never overridden.
         foreach (var (name, value) in EmbeddedAppSettings)
         {
-            environment[name] = value;
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)))
+            {
+                environment[name] = value;
+            }
         }
 
         foreach (var (name, value) in overrides ?? new Dictionary<string, string>())

@@ -28,7 +28,7 @@ public sealed class RunFailureTests
                 "the step message to reach the poison queue");
 
             run.GetProperty("reason").GetString().Should().Contain("Step 1 failed 5 times").And.Contain("poison queue")
-                .And.Contain("refused the request (400)");
+                .And.Contain("Azure OpenAI refused the request (400).");
             var message = (await poison.PeekMessagesAsync(32)).Value.Single(m => m.Body.ToString().Contains(runId, StringComparison.Ordinal));
             message.Body.ToString().Should().Be($$"""{"runId":"{{runId}}","step":1}""");
             fixture.Host.Azure.OpenAI.Requests.Count(r => r.StatusCode == 400).Should().Be(5, "one model call per delivery");

@@ -144,7 +144,7 @@ public sealed class RunStepProcessorTests
         await act.Should().ThrowAsync<ModelCallException>();
         var run = _store.Get(runId);
         run.Status.Should().Be(RunStatus.Queued);
-        run.LastError.Should().Contain("Azure OpenAI answered 500.");
+        run.LastError.Should().Be("Azure OpenAI failed or could not be reached.");
     }
 
     [Fact]
@@ -158,7 +158,8 @@ public sealed class RunStepProcessorTests
         await act.Should().ThrowAsync<ModelCallException>();
         var run = _store.Get(runId);
         run.Status.Should().Be(RunStatus.Failed);
-        run.FailureReason.Should().Contain("failed 5 times").And.Contain("poison queue").And.Contain("Azure OpenAI answered 500.");
+        run.FailureReason.Should().Contain("failed 5 times").And.Contain("poison queue").And.Contain("Azure OpenAI failed or could not be reached.")
+            .And.NotContain("answered 500", "service and exception text stays in the operator's log");
     }
 
     [Fact]

@@ -1,5 +1,8 @@
 using System.Text.Json;
 using AgentFunctions.Agents;
+using AgentFunctions.Credentials;
+using AgentFunctions.Model;
+using Azure.Identity;
 using AgentFunctions.Security;
 using Microsoft.Extensions.Logging;
 
@@ -73,9 +76,9 @@ public sealed partial class RunStepProcessor(
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            string error = Describe(exception);
+            string error = DescribeForCaller(exception);
             bool lastAttempt = dequeueCount >= maxDequeueCount;
-            LogStepFailed(logger, run.RunId, message.Step, dequeueCount, maxDequeueCount, error);
+            LogStepFailed(logger, run.RunId, message.Step, dequeueCount, maxDequeueCount, DescribeForOperator(exception));
             // Rethrown either way, so the queue retries it or, after the last attempt, moves it to the poison queue; the
             // run records why, and on the last attempt that it failed.
             await RecordFailureAsync(stored, error, lastAttempt, message.Step, dequeueCount, cancellationToken).ConfigureAwait(false);
@@ -150,7 +153,20 @@ public sealed partial class RunStepProcessor(
         LogRunFailed(logger, stored.Run.RunId, reason);
     }
 
-    private string Describe(Exception exception)
+    // What the run's reader may see: run state is returned by GET /api/runs/{id}, so it gets the same fixed, caller-safe
+    // descriptions as HTTP errors (no vault address, no service text). The operator's detail is in the StepFailed log.
+    private static string DescribeForCaller(Exception exception) => exception switch
+    {
+        KeyUnavailableException => "The app could not read its Azure OpenAI key from Key Vault.",
+        KeyRejectedException => "Azure OpenAI rejected the app's key and no newer key was available.",
+        AuthenticationFailedException => "The app could not get a token for its identity.",
+        ModelCallException { Status: 429 } => "Azure OpenAI was throttling requests.",
+        ModelCallException { IsTransient: true } => "Azure OpenAI failed or could not be reached.",
+        ModelCallException model => $"Azure OpenAI refused the request ({model.Status}).",
+        _ => $"The step failed unexpectedly ({exception.GetType().Name}).",
+    };
+
+    private string DescribeForOperator(Exception exception)
     {
         string text = redactor.Redact($"{exception.GetType().Name}: {exception.Message}");
         return text.Length <= MaxReasonLength ? text : string.Concat(text.AsSpan(0, MaxReasonLength), "…");

@@ -142,7 +142,7 @@ internal static partial class DeterministicChatModel
                 answer.Append(' ');
             }
 
-            answer.Append(name).Append(" returned ").Append(TextOf(messages[i])).Append('.');
+            answer.Append(name).Append(" returned ").Append(TextOf(messages[i]).TrimEnd('.')).Append('.');
         }
 
         return answer.ToString();
