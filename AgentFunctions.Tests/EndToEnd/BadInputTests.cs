@@ -24,7 +24,7 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
     {
         var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", body);
 
-        AssertProblem(response, problem, status, code);
+        ProblemAssertions.AssertProblem(response, problem, status, code);
     }
 
     [Fact]
@@ -36,7 +36,7 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
         using var response = await fixture.Client.PostAsync(new Uri("api/agents/assistant/invoke", UriKind.Relative), content);
         string problem = await response.Content.ReadAsStringAsync();
 
-        AssertProblem(response, problem, HttpStatusCode.BadRequest, "invalid-input");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.BadRequest, "invalid-input");
     }
 
     [Fact]
@@ -44,7 +44,7 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
     {
         var (response, problem) = await fixture.PostAsync("api/agents/nobody/invoke", "{\"input\": \"hi\", \"agent\": \"assistant\"}");
 
-        AssertProblem(response, problem, HttpStatusCode.NotFound, "unknown-agent");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.NotFound, "unknown-agent");
     }
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
 
         var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", JsonSerializer.Serialize(new { input }));
 
-        AssertProblem(response, problem, HttpStatusCode.BadRequest, "input-too-long");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.BadRequest, "input-too-long");
         problem.Should().Contain("Agents:MaxInputCharacters").And.Contain("8001");
     }
 
@@ -65,7 +65,7 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
 
         var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", JsonSerializer.Serialize(new { input }));
 
-        AssertProblem(response, problem, HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.RequestEntityTooLarge, "body-too-large");
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
     {
         var (response, problem) = await fixture.PostAsync("api/agents/nobody/invoke", """{"input": "hi"}""");
 
-        AssertProblem(response, problem, HttpStatusCode.NotFound, "unknown-agent");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.NotFound, "unknown-agent");
         problem.Should().Contain("assistant");
     }
 
@@ -94,15 +94,5 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         body.Should().Contain("Echo: still here?");
-    }
-
-    private static void AssertProblem(HttpResponseMessage response, string body, HttpStatusCode status, string code)
-    {
-        response.StatusCode.Should().Be(status);
-        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-        using var json = JsonDocument.Parse(body);
-        json.RootElement.GetProperty("status").GetInt32().Should().Be((int)status);
-        json.RootElement.GetProperty("code").GetString().Should().Be(code);
-        json.RootElement.GetProperty("detail").GetString().Should().NotBeNullOrWhiteSpace();
     }
 }

@@ -22,7 +22,7 @@ public sealed class FailureTests
         var (response, problem) = await fixture.PostAsync(InvokePath, Input);
         var (health, healthBody) = await fixture.GetAsync("api/health");
 
-        AssertProblem(response, problem, HttpStatusCode.ServiceUnavailable, "key-unavailable");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.ServiceUnavailable, "key-unavailable");
         response.Headers.RetryAfter!.Delta.Should().BePositive();
         health.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
         healthBody.Should().Contain("\"status\":\"Unhealthy\"");
@@ -39,7 +39,7 @@ public sealed class FailureTests
 
         var (response, problem) = await fixture.PostAsync(InvokePath, Input);
 
-        AssertProblem(response, problem, HttpStatusCode.ServiceUnavailable, "key-unavailable");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.ServiceUnavailable, "key-unavailable");
         problem.Should().NotContain("Key Vault Secrets User", "the caller is not the operator");
         fixture.Logs.Collector.GetSnapshot().Should().Contain(r =>
             r.Message.Contains("'Key Vault Secrets User' role on the secret", StringComparison.Ordinal));
@@ -76,8 +76,8 @@ public sealed class FailureTests
         var (throttled, throttledProblem) = await fixture.PostAsync(InvokePath, Input);
         var (recovered, _) = await fixture.PostAsync(InvokePath, Input);
 
-        AssertProblem(failed, failedProblem, HttpStatusCode.BadGateway, "model-unavailable");
-        AssertProblem(throttled, throttledProblem, HttpStatusCode.ServiceUnavailable, "model-throttled");
+        ProblemAssertions.AssertProblem(failed, failedProblem, HttpStatusCode.BadGateway, "model-unavailable");
+        ProblemAssertions.AssertProblem(throttled, throttledProblem, HttpStatusCode.ServiceUnavailable, "model-throttled");
         throttled.Headers.RetryAfter!.Delta.Should().BePositive();
         recovered.StatusCode.Should().Be(HttpStatusCode.OK);
     }
@@ -90,7 +90,7 @@ public sealed class FailureTests
 
         var (response, problem) = await fixture.PostAsync(InvokePath, Input);
 
-        AssertProblem(response, problem, HttpStatusCode.BadGateway, "model-unavailable");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.BadGateway, "model-unavailable");
         response.Headers.RetryAfter!.Delta.Should().BePositive();
     }
 
@@ -104,7 +104,7 @@ public sealed class FailureTests
 
         var (response, problem) = await fixture.PostAsync(InvokePath, Input);
 
-        AssertProblem(response, problem, HttpStatusCode.BadGateway, "key-rejected");
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.BadGateway, "key-rejected");
         azure.KeyVault.SecretReadCount(LocalAzure.OpenAIKeySecretName).Should().Be(2);
         azure.OpenAI.Requests.Count(r => r.StatusCode == 401).Should().Be(1, "the same version is not sent again once refused");
     }
@@ -114,14 +114,6 @@ public sealed class FailureTests
         var fixture = new DisposableFixture(appSettings ?? new Dictionary<string, string>());
         await fixture.InitializeAsync();
         return fixture;
-    }
-
-    private static void AssertProblem(HttpResponseMessage response, string body, HttpStatusCode status, string code)
-    {
-        response.StatusCode.Should().Be(status);
-        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
-        using var json = JsonDocument.Parse(body);
-        json.RootElement.GetProperty("code").GetString().Should().Be(code);
     }
 
     private sealed class DisposableFixture(IReadOnlyDictionary<string, string> appSettings) : LocalHostFixture, IAsyncDisposable
