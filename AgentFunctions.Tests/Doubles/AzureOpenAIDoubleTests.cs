@@ -31,7 +31,8 @@ public sealed class AzureOpenAIDoubleTests
     [Fact]
     public async Task CompleteChat_WithToolsOffered_ReturnsToolCallsThenFinalAnswer()
     {
-        var chat = Chat(Local.OpenAI.GetKeys().Key1);
+        await using var account = await StartPrivateAccountAsync();
+        var chat = Chat(account.GetKeys().Key1, account.Endpoint);
         var options = new ChatCompletionOptions { Tools = { s_timeTool, s_calculator } };
         List<ChatMessage> messages = [new UserChatMessage("What time is it, and what is (20 + 22) * 1?")];
 
@@ -52,7 +53,8 @@ public sealed class AzureOpenAIDoubleTests
         answer.Content.Single().Text.Should()
             .Be("get_current_time returned 2026-12-04T15:00:00Z. calculate returned 42.");
         answer.Model.Should().Be(AzureOpenAIDoubleOptions.DefaultModel);
-        Local.OpenAI.Requests.TakeLast(2).Should().OnlyContain(r => r.ApiVersion == "2024-10-21" && r.StatusCode == 200);
+        account.Requests.Select(r => (r.ApiVersion, r.StatusCode)).Should().Equal(("2024-10-21", 200), ("2024-10-21", 200));
+
     }
 
     [Fact]
@@ -92,15 +94,15 @@ public sealed class AzureOpenAIDoubleTests
     [Fact]
     public async Task CompleteChat_UnknownKey_ThrowsClientResultException401()
     {
-        var chat = Chat("fake-aoai-key9-00000000000000000000000000000000");
-        var before = Local.OpenAI.UnauthenticatedRequestCount;
+        await using var account = await StartPrivateAccountAsync();
+        var chat = Chat("fake-aoai-key9-00000000000000000000000000000000", account.Endpoint);
 
         var act = () => chat.CompleteChatAsync([new UserChatMessage("hello")]);
 
         var failure = (await act.Should().ThrowAsync<ClientResultException>()).Which;
         failure.Status.Should().Be(401);
         failure.Message.Should().Contain("Access denied due to invalid subscription key or wrong API endpoint.");
-        Local.OpenAI.UnauthenticatedRequestCount.Should().Be(before + 1);
+        account.UnauthenticatedRequestCount.Should().Be(1);
     }
 
     [Fact]
@@ -118,14 +120,15 @@ public sealed class AzureOpenAIDoubleTests
     [Fact]
     public async Task CompleteChat_WithManagedIdentityHoldingRole_WorksWithoutKey()
     {
-        var chat = Chat(SharedLocalAzure.CreateManagedIdentityCredential());
-        var before = Local.OpenAI.BearerRequestCount;
+        await using var account = await StartPrivateAccountAsync();
+        account.GrantRole(Local.AppIdentity.ObjectId, AzureRoles.CognitiveServicesOpenAIUser);
+        var chat = Chat(SharedLocalAzure.CreateManagedIdentityCredential(), account.Endpoint);
 
         ChatCompletion completion = await chat.CompleteChatAsync([new UserChatMessage("keyless hello")]);
 
         completion.Content.Single().Text.Should().Be("Echo: keyless hello");
-        Local.OpenAI.BearerRequestCount.Should().Be(before + 1);
-        Local.OpenAI.Requests[^1].PrincipalObjectId.Should().Be(Local.AppIdentity.ObjectId);
+        account.BearerRequestCount.Should().Be(1);
+        account.Requests.Should().ContainSingle().Which.PrincipalObjectId.Should().Be(Local.AppIdentity.ObjectId);
     }
 
     [Fact]

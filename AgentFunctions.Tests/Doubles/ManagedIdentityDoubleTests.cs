@@ -48,14 +48,16 @@ public sealed class ManagedIdentityDoubleTests
     [Fact]
     public async Task GetToken_ServerFailsOnceWith500_MsalRetriesAndSucceeds()
     {
-        var credential = SharedLocalAzure.CreateUserAssignedCredential(LocalPrincipal.Create("user-assigned for a test"));
-        Local.ManagedIdentity.Faults.FailNext(1, 500, TimeSpan.Zero);
+        var identity = LocalPrincipal.Create("user-assigned for a test");
+        var credential = SharedLocalAzure.CreateUserAssignedCredential(identity);
+        var faults = Local.ManagedIdentity.FaultsFor(identity);
+        faults.FailNext(1, 500, TimeSpan.Zero);
 
         var token = await credential.GetTokenAsync(SharedLocalAzure.Scope(AzureOpenAIDouble.TokenAudience), default);
 
-        token.Token.Should().NotBeNullOrEmpty();
-        Local.ManagedIdentity.Faults.Pending.Should().Be(0);
-        Local.ManagedIdentity.Requests.TakeLast(2).Select(r => r.StatusCode).Should().Equal(500, 200);
+        Local.Tenant.Validate(token.Token, AzureOpenAIDouble.TokenAudience).Claims!.ObjectId.Should().Be(identity.ObjectId);
+        faults.Pending.Should().Be(0);
+        RequestsFor(identity).Select(r => r.StatusCode).Should().Equal(500, 200);
     }
 
     [Fact]
@@ -132,15 +134,38 @@ public sealed class ManagedIdentityDoubleTests
     [Fact]
     public async Task RawRequest_ThrottledWithRetryAfter_Returns429WithHeader()
     {
+        var identity = LocalPrincipal.Create("user-assigned for a test");
+        Local.ManagedIdentity.AddUserAssignedIdentity(identity);
         using var http = new HttpClient();
-        using var request = TokenRequest("api-version=2019-08-01&resource=https://vault.localhost");
-        Local.ManagedIdentity.Faults.FailNext(1, 429, TimeSpan.FromSeconds(2));
+        using var request = TokenRequest($"api-version=2019-08-01&resource=https://vault.localhost&client_id={identity.ClientId}");
+        Local.ManagedIdentity.FaultsFor(identity).FailNext(1, 429, TimeSpan.FromSeconds(2));
 
         using var response = await http.SendAsync(request);
 
         response.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(2));
         AssertAppServiceError(await response.Content.ReadAsStringAsync(), 429);
+        RequestsFor(identity).Select(r => r.StatusCode).Should().Equal(429);
+    }
+
+    [Fact]
+    public async Task RawRequest_FaultForOneIdentity_LeavesOtherIdentitiesServed()
+    {
+        var throttled = LocalPrincipal.Create("user-assigned that is throttled");
+        var bystander = LocalPrincipal.Create("user-assigned that is not");
+        Local.ManagedIdentity.AddUserAssignedIdentity(throttled);
+        Local.ManagedIdentity.AddUserAssignedIdentity(bystander);
+        Local.ManagedIdentity.FaultsFor(throttled).FailNext(1, 429, TimeSpan.FromSeconds(2));
+        using var http = new HttpClient();
+
+        using var bystanderRequest = TokenRequest($"api-version=2019-08-01&resource=https://vault.localhost&client_id={bystander.ClientId}");
+        using var bystanderResponse = await http.SendAsync(bystanderRequest);
+        using var throttledRequest = TokenRequest($"api-version=2019-08-01&resource=https://vault.localhost&client_id={throttled.ClientId}");
+        using var throttledResponse = await http.SendAsync(throttledRequest);
+
+        bystanderResponse.StatusCode.Should().Be(HttpStatusCode.OK);
+        throttledResponse.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        Local.ManagedIdentity.FaultsFor(throttled).Pending.Should().Be(0);
     }
 
     private static List<ManagedIdentityRequest> RequestsFor(LocalPrincipal identity) =>

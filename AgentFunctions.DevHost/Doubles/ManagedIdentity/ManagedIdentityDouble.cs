@@ -11,7 +11,10 @@ namespace AgentFunctions.DevHost.Doubles;
 
 /// <summary>One request the managed-identity double answered.</summary>
 /// <param name="Resource">The <c>resource</c> query value as sent.</param>
-/// <param name="PrincipalObjectId">The identity a token was issued for; null when none was.</param>
+/// <param name="PrincipalObjectId">
+/// The identity the request named (the system-assigned one when it named none); null when it named an unknown one or was
+/// refused before its identity was read.
+/// </param>
 internal sealed record ManagedIdentityRequest(
     DateTimeOffset At, string? Resource, string? PrincipalObjectId, int StatusCode);
 
@@ -41,6 +44,7 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, byte> _resources = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, LocalPrincipal> _userAssigned = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, FaultInjector> _faultsByObjectId = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _tokensByResource = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentQueue<ManagedIdentityRequest> _requests = new();
     private readonly byte[] _identityHeaderBytes;
@@ -65,7 +69,11 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
     /// <summary>The function app's system-assigned identity.</summary>
     public LocalPrincipal SystemAssigned { get; }
 
-    /// <summary>Failures and delays for the next requests that carry the right header.</summary>
+    /// <summary>
+    /// Failures and delays for the next requests that carry the right header, whichever identity they are for. A
+    /// process's identity endpoint is shared by everything in it that signs in, so a test that must see its own
+    /// request fail uses <see cref="FaultsFor"/> instead.
+    /// </summary>
     public FaultInjector Faults { get; } = new();
 
     /// <summary>How long issued tokens live; one hour, like Entra's default for managed identities.</summary>
@@ -123,6 +131,16 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Failures and delays for the next requests for <paramref name="principal"/> only; they come before
+    /// <see cref="Faults"/>.
+    /// </summary>
+    public FaultInjector FaultsFor(LocalPrincipal principal)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        return _faultsByObjectId.GetOrAdd(principal.ObjectId, static _ => new FaultInjector());
+    }
+
     /// <summary>How many tokens were issued for <paramref name="resource"/> (a trailing slash is ignored).</summary>
     public int TokenCount(string resource) =>
         _tokensByResource.TryGetValue(resource.TrimEnd('/'), out var count) ? count : 0;
@@ -167,7 +185,8 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
             return (Error(StatusCodes.Status401Unauthorized, message), null);
         }
 
-        if (Faults.Take() is { } fault)
+        var principal = SelectIdentity(request);
+        if (TakeFault(principal) is { } fault)
         {
             await Task.Delay(fault.Delay, _tenant.TimeProvider, context.RequestAborted).ConfigureAwait(false);
             if (fault.StatusCode is { } injected)
@@ -177,7 +196,7 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
                     DoubleHttp.AddRetryAfter(context.Response, retryAfter, withMilliseconds: false);
                 }
 
-                return (Error(injected, "An unexpected error occurred while fetching the AAD token."), null);
+                return (Error(injected, "An unexpected error occurred while fetching the AAD token."), principal);
             }
         }
 
@@ -185,16 +204,16 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
         if (!string.Equals(apiVersion, ApiVersion, StringComparison.Ordinal))
         {
             var message = $"The api-version '{apiVersion}' is not supported; use {ApiVersion}.";
-            return (Error(StatusCodes.Status400BadRequest, message), null);
+            return (Error(StatusCodes.Status400BadRequest, message), principal);
         }
 
         if (string.IsNullOrWhiteSpace(resource) || !_resources.ContainsKey(resource.TrimEnd('/')))
         {
             var message = $"No token can be issued for resource '{resource}': the local tenant does not know it.";
-            return (Error(StatusCodes.Status400BadRequest, message), null);
+            return (Error(StatusCodes.Status400BadRequest, message), principal);
         }
 
-        if (SelectIdentity(request) is not { } principal)
+        if (principal is null)
         {
             return (Error(StatusCodes.Status400BadRequest, "Unable to load the proper Managed Identity."), null);
         }
@@ -212,6 +231,10 @@ internal sealed partial class ManagedIdentityDouble : IAsyncDisposable
         };
         return (new JsonReply(StatusCodes.Status200OK, body), principal);
     }
+
+    private InjectedFault? TakeFault(LocalPrincipal? principal) =>
+        (principal is not null && _faultsByObjectId.TryGetValue(principal.ObjectId, out var own) ? own.Take() : null)
+        ?? Faults.Take();
 
     // Without an id parameter the request is for the system-assigned identity, as on App Service.
     private LocalPrincipal? SelectIdentity(HttpRequest request)
