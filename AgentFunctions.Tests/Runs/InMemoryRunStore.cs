@@ -12,8 +12,11 @@ internal sealed class InMemoryRunStore : IRunStore
 {
     private readonly ConcurrentDictionary<string, (AgentRun Run, ETag ETag)> _runs = new(StringComparer.Ordinal);
     private int _writes;
+    private int _reads;
 
     public int Writes => Volatile.Read(ref _writes);
+
+    public int Reads => Volatile.Read(ref _reads);
 
     /// <summary>Runs just before a replace is applied, to let a test slip a competing write in between read and replace.</summary>
     public Action<string>? BeforeReplace { get; set; }
@@ -29,8 +32,11 @@ internal sealed class InMemoryRunStore : IRunStore
         return Task.FromResult(created);
     }
 
-    public Task<StoredRun?> GetAsync(string runId, CancellationToken cancellationToken) =>
-        Task.FromResult(_runs.TryGetValue(runId, out var entry) ? new StoredRun(entry.Run, entry.ETag) : null);
+    public Task<StoredRun?> GetAsync(string runId, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _reads);
+        return Task.FromResult(_runs.TryGetValue(runId, out var entry) ? new StoredRun(entry.Run, entry.ETag) : null);
+    }
 
     public Task<bool> TryReplaceAsync(AgentRun run, ETag etag, CancellationToken cancellationToken)
     {

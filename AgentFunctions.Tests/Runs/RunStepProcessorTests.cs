@@ -4,7 +4,7 @@ using AgentFunctions.Agents.Tools;
 using AgentFunctions.Model;
 using AgentFunctions.Runs;
 using AgentFunctions.Security;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using OpenAI.Chat;
 
@@ -16,17 +16,20 @@ public sealed class RunStepProcessorTests
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 4, 12, 0, 0, TimeSpan.Zero));
     private readonly InMemoryRunStore _store = new();
     private readonly ScriptedModel _model = new();
+    private readonly FakeLogCollector _logs = new();
+    private readonly ToolRegistry _tools;
     private readonly AgentCatalog _catalog;
     private readonly RunStepProcessor _processor;
 
     public RunStepProcessorTests()
     {
-        var tools = new ToolRegistry([new CurrentTimeTool(_time), new CalculatorTool()]);
+        _tools = new ToolRegistry([new CurrentTimeTool(_time), new CalculatorTool()]);
         _catalog = AgentCatalog.Parse("""{"agents":[{"name":"assistant","instructions":"Be brief.","tools":["calculate"],"maxSteps":3}]}""",
-            "test", tools, "chat");
-        _processor = new RunStepProcessor(_store, _catalog, new AgentRunner(_model, tools, NullLogger<AgentRunner>.Instance),
-            new SecretRedactor(null), _time, NullLogger<RunStepProcessor>.Instance);
+            "test", _tools, "chat");
+        _processor = CreateProcessor(new SecretRedactor(null));
     }
+
+    public static TheoryData<string> RunIdsThatCannotNameARun => ["../x", "runs/abc", "abc def", "abc.json", new('a', RunIds.MaxLength + 1)];
 
     [Fact]
     public async Task ProcessAsync_ToolStepThenAnswer_AdvancesOneStepPerMessageAndCompletes()
@@ -122,6 +125,21 @@ public sealed class RunStepProcessorTests
         _model.Calls.Should().Be(0);
     }
 
+    [Theory]
+    [MemberData(nameof(RunIdsThatCannotNameARun))]
+    public async Task ProcessAsync_RunIdThatCannotNameARun_IsSetAsideWithReasonWithoutReadingTheStore(string runId)
+    {
+        string message = Message(runId, 1);
+
+        var result = await _processor.ProcessAsync(message, 1, MaxDequeueCount, default);
+
+        result.NextStepMessage.Should().BeNull();
+        using var rejected = JsonDocument.Parse(result.RejectedMessage!);
+        rejected.RootElement.GetProperty("reason").GetString().Should().Contain("not a valid run id");
+        rejected.RootElement.GetProperty("message").GetString().Should().Be(message);
+        _store.Reads.Should().Be(0, "a name that cannot be a run's must not reach storage as a blob name");
+    }
+
     [Fact]
     public async Task ProcessAsync_StepAheadOfRun_IsSetAside()
     {
@@ -190,6 +208,10 @@ public sealed class RunStepProcessorTests
         (await _store.TryCreateAsync(run, default)).Should().BeTrue();
         return run.RunId;
     }
+
+    private RunStepProcessor CreateProcessor(SecretRedactor redactor) =>
+        new(_store, _catalog, new AgentRunner(_model, _tools, new FakeLogger<AgentRunner>(_logs)), redactor, _time,
+            new FakeLogger<RunStepProcessor>(_logs));
 
     private static string Message(string runId, int step) => RunStepProcessor.NextMessage(runId, step);
 

@@ -188,6 +188,12 @@ public sealed partial class RunStepProcessor(
                 return false;
             }
 
+            if (!RunIds.IsValid(parsed.RunId))
+            {
+                problem = $"The runId is not a valid run id: run ids are 1 to {RunIds.MaxLength} letters, digits or dashes.";
+                return false;
+            }
+
             message = parsed;
             problem = string.Empty;
             return true;

@@ -23,7 +23,7 @@ public sealed class GetRunFunction(IRunStore store)
         StoredRun? stored;
         try
         {
-            stored = IsValidRunId(runId) ? await store.GetAsync(runId, cancellationToken).ConfigureAwait(false) : null;
+            stored = RunIds.IsValid(runId) ? await store.GetAsync(runId, cancellationToken).ConfigureAwait(false) : null;
         }
         catch (Exception exception) when (RunStoreFailures.IsStorageFailure(exception))
         {
@@ -47,8 +47,4 @@ public sealed class GetRunFunction(IRunStore store)
             .ConfigureAwait(false);
         return response;
     }
-
-    // Run ids are the app's own (hex GUIDs, or "sched-" ids of scheduled runs); anything else cannot name a blob of ours.
-    private static bool IsValidRunId(string runId) =>
-        runId.Length is > 0 and <= 128 && runId.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
 }
