@@ -152,6 +152,46 @@ public sealed class RunStepProcessorTests
     }
 
     [Fact]
+    public async Task ProcessAsync_StepBeyondCompletedRun_IsSetAsideWithReasonNotTakenForRedelivery()
+    {
+        string runId = await StartRunAsync();
+        _model.Script.Enqueue(ToolCall("calculate", """{"expression":"6*7"}"""));
+        _model.Script.Enqueue(Answer("It is 42."));
+        var first = await _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+        await _processor.ProcessAsync(first.NextStepMessage!, 1, MaxDequeueCount, default);
+        var completed = _store.Get(runId);
+
+        var result = await _processor.ProcessAsync(Message(runId, 7), 1, MaxDequeueCount, default);
+
+        result.NextStepMessage.Should().BeNull();
+        using var rejected = JsonDocument.Parse(result.RejectedMessage!);
+        rejected.RootElement.GetProperty("reason").GetString().Should()
+            .Be($"Step 7 of run '{runId}' cannot run: the run has completed 2 steps and is Completed.");
+        _store.Get(runId).Should().BeSameAs(completed);
+        _logs.GetSnapshot().Should().NotContain(r => r.Id.Name == "StepDuplicate", "step 7 was never delivered before");
+    }
+
+    [Fact]
+    public async Task ProcessAsync_FailingStepDeliveredAfterRunFailed_ChangesNothingAndSaysTheRunFinished()
+    {
+        string runId = await StartRunAsync();
+        _model.Failure = new ModelCallException("Azure OpenAI answered 500.", 500, null);
+        await FluentActions.Awaiting(() => _processor.ProcessAsync(Message(runId, 1), MaxDequeueCount, MaxDequeueCount, default))
+            .Should().ThrowAsync<ModelCallException>();
+        var failed = _store.Get(runId);
+
+        // An operator sends the message back from the poison queue after the run was marked failed.
+        var result = await _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+
+        result.Should().Be(RunStepResult.Nothing);
+        _store.Get(runId).Should().BeSameAs(failed);
+        _model.Calls.Should().Be(1);
+        var logged = _logs.GetSnapshot().Where(r => r.Id.Name is "StepAfterRunFinished" or "StepDuplicate").Should().ContainSingle().Subject;
+        logged.Id.Name.Should().Be("StepAfterRunFinished");
+        logged.Message.Should().Be($"Run {runId} step 1 arrived after the run finished: it is Failed after 0 steps, so nothing changes.");
+    }
+
+    [Fact]
     public async Task ProcessAsync_ModelFailsBeforeLastDelivery_RecordsErrorAndRethrowsForRetry()
     {
         string runId = await StartRunAsync();

@@ -46,7 +46,7 @@ public sealed partial class RunStepProcessor(
         }
 
         var run = stored.Run;
-        if (run.IsFinished || message.Step <= run.CompletedSteps)
+        if (message.Step <= run.CompletedSteps)
         {
             LogDuplicate(logger, run.RunId, message.Step, run.CompletedSteps, run.Status);
             // The step's state was committed but its worker may have died before the next message was sent: send it
@@ -56,11 +56,22 @@ public sealed partial class RunStepProcessor(
                 : RunStepResult.Nothing;
         }
 
+        // Finished or not, the app never sends a step beyond the one after the last completed step, so such a message
+        // belongs to no step of this run.
         if (message.Step != run.CompletedSteps + 1)
         {
-            string reason = $"Step {message.Step} of run '{run.RunId}' cannot run: the run has completed {run.CompletedSteps} steps.";
+            string reason = $"Step {message.Step} of run '{run.RunId}' cannot run: the run has completed "
+                + $"{run.CompletedSteps} steps and is {run.Status}.";
             LogMessageRejected(logger, reason);
             return Reject(messageText, reason);
+        }
+
+        if (run.IsFinished)
+        {
+            // Only the step that failed a run without committing (on its last delivery, or when its agent had left
+            // the catalog) comes here from the app, delivered again or sent back from the poison queue. The end stands.
+            LogStepAfterRunFinished(logger, run.RunId, message.Step, run.CompletedSteps, run.Status);
+            return RunStepResult.Nothing;
         }
 
         if (!catalog.TryGet(run.Agent, out var agent))
@@ -227,6 +238,10 @@ public sealed partial class RunStepProcessor(
 
     [LoggerMessage(EventId = 1505, EventName = "RunFailed", Level = LogLevel.Warning, Message = "Run {RunId} failed: {Reason}")]
     private static partial void LogRunFailed(ILogger logger, string runId, string reason);
+
+    [LoggerMessage(EventId = 1506, EventName = "StepAfterRunFinished", Level = LogLevel.Information,
+        Message = "Run {RunId} step {Step} arrived after the run finished: it is {Status} after {CompletedSteps} steps, so nothing changes.")]
+    private static partial void LogStepAfterRunFinished(ILogger logger, string runId, int step, int completedSteps, RunStatus status);
 }
 
 /// <summary>A step message that belongs to no step, kept with the reason in the rejected queue for an operator.</summary>
