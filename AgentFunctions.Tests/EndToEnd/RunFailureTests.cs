@@ -29,6 +29,7 @@ public sealed class RunFailureTests
 
             run.GetProperty("reason").GetString().Should().Contain("Step 1 failed 5 times").And.Contain("poison queue")
                 .And.Contain("Azure OpenAI refused the request (400).");
+            run.GetProperty("lastError").GetString().Should().Be("Azure OpenAI refused the request (400).");
             var message = (await poison.PeekMessagesAsync(32)).Value.Single(m => m.Body.ToString().Contains(runId, StringComparison.Ordinal));
             message.Body.ToString().Should().Be($$"""{"runId":"{{runId}}","step":1}""");
             fixture.Host.Azure.OpenAI.Requests.Count(r => r.StatusCode == 400).Should().Be(5, "one model call per delivery");

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using AgentFunctions.Agents;
 using AgentFunctions.Agents.Tools;
+using AgentFunctions.Functions.Http;
+using AgentFunctions.Functions.Runs;
 using AgentFunctions.Model;
 using AgentFunctions.Runs;
 using AgentFunctions.Security;
@@ -192,6 +194,24 @@ public sealed class RunStepProcessorTests
     }
 
     [Fact]
+    public async Task ProcessAsync_StepFailsThenSucceeds_StatusShowsCallerSafeLastErrorOnlyWhileRetried()
+    {
+        string runId = await StartRunAsync();
+        _model.Failure = new ModelCallException("Azure OpenAI at https://fake-account.openai.test answered 503.", 503, null);
+        await FluentActions.Awaiting(() => _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default))
+            .Should().ThrowAsync<ModelCallException>();
+        var whileRetried = StatusOf(_store.Get(runId));
+        _model.Failure = null;
+        _model.Script.Enqueue(Answer("Done."));
+
+        await _processor.ProcessAsync(Message(runId, 1), 2, MaxDequeueCount, default);
+
+        whileRetried.GetProperty("status").GetString().Should().Be("queued");
+        whileRetried.GetProperty("lastError").GetString().Should().Be("Azure OpenAI failed or could not be reached.");
+        StatusOf(_store.Get(runId)).TryGetProperty("lastError", out _).Should().BeFalse("the step committed, so no error is current");
+    }
+
+    [Fact]
     public async Task ProcessAsync_ModelFailsBeforeLastDelivery_RecordsErrorAndRethrowsForRetry()
     {
         string runId = await StartRunAsync();
@@ -254,6 +274,10 @@ public sealed class RunStepProcessorTests
             new FakeLogger<RunStepProcessor>(_logs));
 
     private static string Message(string runId, int step) => RunStepProcessor.NextMessage(runId, step);
+
+    private static JsonElement StatusOf(AgentRun run) =>
+        JsonDocument.Parse(JsonSerializer.Serialize(GetRunFunction.ToStatusResponse(run), HttpJsonContext.Default.RunStatusResponse))
+            .RootElement.Clone();
 
     private static ChatCompletion Answer(string text) =>
         OpenAIChatModelFactory.ChatCompletion(id: "c", finishReason: ChatFinishReason.Stop, content: new ChatMessageContent(text),

@@ -12,8 +12,12 @@ internal sealed record RunAcceptedResponse(string RunId, string Status);
 
 internal sealed record RunStepResponse(int Step, DateTimeOffset CompletedAt, IReadOnlyList<string> ToolsCalled, bool Answered);
 
+/// <summary>
+/// A run as <c>GET /api/runs/{runId}</c> shows it. <see cref="LastError"/> says why the last delivery of a step failed, while
+/// the queue retries it; a step that commits clears it.
+/// </summary>
 internal sealed record RunStatusResponse(string RunId, string Agent, string Status, string Trigger, DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt, IReadOnlyList<RunStepResponse> Steps, string? Output, string? Reason, TokenUsage Usage);
+    DateTimeOffset UpdatedAt, IReadOnlyList<RunStepResponse> Steps, string? Output, string? Reason, string? LastError, TokenUsage Usage);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

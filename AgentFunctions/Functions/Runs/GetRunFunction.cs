@@ -36,10 +36,7 @@ public sealed class GetRunFunction(IRunStore store)
                 $"No run '{AgentInput.Truncate(runId)}' exists.").ConfigureAwait(false);
         }
 
-        var run = stored.Run;
-        var body = new RunStatusResponse(run.RunId, run.Agent, run.Status.ToString().ToLowerInvariant(), run.Trigger, run.CreatedAt,
-            run.UpdatedAt, run.Steps.Select(s => new RunStepResponse(s.Step, s.CompletedAt, s.ToolsCalled, s.Answered)).ToList(),
-            run.Output, run.FailureReason, new TokenUsage(run.PromptTokens, run.CompletionTokens));
+        var body = ToStatusResponse(stored.Run);
         var response = request.CreateResponse(HttpStatusCode.OK);
         response.Headers.Add("Content-Type", "application/json; charset=utf-8");
         response.Headers.Add("Cache-Control", "no-store");
@@ -47,4 +44,11 @@ public sealed class GetRunFunction(IRunStore store)
             .ConfigureAwait(false);
         return response;
     }
+
+    // Run state holds only caller-safe text (model text has passed the key filter, errors are the app's fixed
+    // descriptions), so every field can be shown; the conversation itself is not.
+    internal static RunStatusResponse ToStatusResponse(AgentRun run) =>
+        new(run.RunId, run.Agent, run.Status.ToString().ToLowerInvariant(), run.Trigger, run.CreatedAt, run.UpdatedAt,
+            run.Steps.Select(s => new RunStepResponse(s.Step, s.CompletedAt, s.ToolsCalled, s.Answered)).ToList(),
+            run.Output, run.FailureReason, run.LastError, new TokenUsage(run.PromptTokens, run.CompletionTokens));
 }
