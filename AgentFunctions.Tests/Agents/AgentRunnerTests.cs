@@ -69,6 +69,27 @@ public sealed class AgentRunnerTests
 
         model.Calls[1].Messages.OfType<ToolChatMessage>().Single().Content[0].Text
             .Should().Be("error: no tool named 'calculate' is available to this agent.");
+        var logged = _logger.Collector.GetSnapshot().Where(r => r.Id.Name is "ToolCalled" or "ToolNotAllowed" or "ToolNotInRegistry")
+            .Should().ContainSingle().Subject;
+        logged.Id.Name.Should().Be("ToolNotAllowed", "the tool was not run, so the log must not say it was called");
+        logged.Message.Should().Be(
+            "Agent assistant step 1: the model asked for tool calculate, which the agent's catalog entry does not list; it was not run.");
+    }
+
+    [Fact]
+    public async Task RunAsync_ModelCallsToolNamedWithAKey_LogsTheRequestWithoutEchoingNameOrArguments()
+    {
+        const string fakeKey = "fake-key-in-a-tool-name-000000000001";
+        var model = new ScriptedChatModel(ToolCalls(("call_1", fakeKey, $$"""{"expression":"{{fakeKey}}"}""")), Answer("ok"));
+
+        await new AgentRunner(model, _tools, _logger).RunAsync(Assistant, "call it", CancellationToken.None);
+
+        var records = _logger.Collector.GetSnapshot();
+        records.Should().ContainSingle(r => r.Id.Name == "ToolNotInRegistry").Which.Message
+            .Should().Be("Agent assistant step 1: the model asked for a tool that is not in the registry; it was told no such tool is available.");
+        records.Should().NotContain(r => r.Id.Name == "ToolCalled");
+        records.SelectMany(r => (r.StructuredState?.Select(p => p.Value ?? string.Empty) ?? []).Append(r.Message))
+            .Should().AllSatisfy(text => text.Should().NotContain(fakeKey));
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using AgentFunctions.Functions.Runs;
 using AgentFunctions.Model;
 using AgentFunctions.Runs;
 using AgentFunctions.Security;
+using AgentFunctions.Tests.Security;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using OpenAI.Chat;
@@ -212,6 +213,53 @@ public sealed class RunStepProcessorTests
     }
 
     [Fact]
+    public async Task ProcessAsync_ModelPutsKeysIntoToolCall_NeitherKeyReachesRunStateStatusOrLogs()
+    {
+        using var keys = await RotatedKeyCache.CreateAsync();
+        var processor = CreateProcessor(keys.CreateRedactor());
+        string runId = await StartRunAsync();
+        const string current = RotatedKeyCache.CurrentKey;
+        const string retired = RotatedKeyCache.RetiredKey;
+        _model.Script.Enqueue(ToolCall(current, $$"""{"expression":"{{current}}","before":"{{retired}}"}""", callId: $"call_{current}"));
+        _model.Script.Enqueue(Answer("That tool does not exist."));
+
+        var first = await processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+        await processor.ProcessAsync(first.NextStepMessage!, 1, MaxDequeueCount, default);
+
+        var run = _store.Get(runId);
+        run.Status.Should().Be(RunStatus.Completed);
+        string stored = JsonSerializer.Serialize(run, RunJsonContext.Default.AgentRun);
+        string status = JsonSerializer.Serialize(GetRunFunction.ToStatusResponse(run), HttpJsonContext.Default.RunStatusResponse);
+        var logged = _logs.GetSnapshot().SelectMany(r => (r.StructuredState?.Select(p => p.Value ?? string.Empty) ?? [])
+            .Append(r.Message).Append(r.Exception?.ToString() ?? string.Empty));
+        new[] { stored, status }.Concat(logged).Should().AllSatisfy(text =>
+            text.Should().NotContainEquivalentOf(current).And.NotContainEquivalentOf(retired));
+        run.Steps[0].ToolsCalled.Should().Equal(SecretRedactor.Replacement);
+        run.Conversation.Should().Contain(m => m.Role == ConversationMessage.ToolRole
+            && m.Content == "error: no tool named '[redacted]' is available to this agent.");
+        _logs.GetSnapshot().Should().ContainSingle(r => r.Id.Name == "ToolNotInRegistry");
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ToolCallIdCarryingKey_StillPairsWithItsResultOnTheNextStep()
+    {
+        using var keys = await RotatedKeyCache.CreateAsync();
+        var processor = CreateProcessor(keys.CreateRedactor());
+        string runId = await StartRunAsync();
+        _model.Script.Enqueue(ToolCall("calculate", """{"expression":"6*7"}""", callId: $"call_{RotatedKeyCache.CurrentKey}"));
+        _model.Script.Enqueue(Answer("It is 42."));
+
+        var first = await processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+        await processor.ProcessAsync(first.NextStepMessage!, 1, MaxDequeueCount, default);
+
+        var secondStep = _model.Requests[1];
+        var call = secondStep.OfType<AssistantChatMessage>().Single().ToolCalls.Single();
+        call.Id.Should().Be("call_[redacted]");
+        call.FunctionArguments.ToString().Should().Be("""{"expression":"6*7"}""");
+        secondStep.OfType<ToolChatMessage>().Single().ToolCallId.Should().Be(call.Id);
+    }
+
+    [Fact]
     public async Task ProcessAsync_ModelFailsBeforeLastDelivery_RecordsErrorAndRethrowsForRetry()
     {
         string runId = await StartRunAsync();
@@ -283,9 +331,9 @@ public sealed class RunStepProcessorTests
         OpenAIChatModelFactory.ChatCompletion(id: "c", finishReason: ChatFinishReason.Stop, content: new ChatMessageContent(text),
             role: ChatMessageRole.Assistant);
 
-    private static ChatCompletion ToolCall(string name, string arguments) =>
+    private static ChatCompletion ToolCall(string name, string arguments, string? callId = null) =>
         OpenAIChatModelFactory.ChatCompletion(id: "c", finishReason: ChatFinishReason.ToolCalls, role: ChatMessageRole.Assistant,
-            toolCalls: [ChatToolCall.CreateFunctionToolCall($"call_{Guid.NewGuid():N}", name, BinaryData.FromString(arguments))]);
+            toolCalls: [ChatToolCall.CreateFunctionToolCall(callId ?? $"call_{Guid.NewGuid():N}", name, BinaryData.FromString(arguments))]);
 
     private sealed class ScriptedModel : IChatModel
     {
@@ -293,12 +341,15 @@ public sealed class RunStepProcessorTests
 
         public Exception? Failure { get; set; }
 
-        public int Calls { get; private set; }
+        public int Calls => Requests.Count;
+
+        /// <summary>The messages of each call, as the model would have received them.</summary>
+        public List<IReadOnlyList<ChatMessage>> Requests { get; } = [];
 
         public Task<ChatCompletion> CompleteAsync(string deployment, IReadOnlyList<ChatMessage> messages, ChatCompletionOptions options,
             CancellationToken cancellationToken)
         {
-            Calls++;
+            Requests.Add(messages.ToList());
             return Failure is not null ? Task.FromException<ChatCompletion>(Failure) : Task.FromResult(Script.Dequeue());
         }
     }

@@ -84,13 +84,30 @@ public sealed partial class AgentRunner(IChatModel model, ToolRegistry tools, IL
         var newMessages = new List<ConversationMessage> { new(ConversationMessage.AssistantRole, null, calls) };
         foreach (var call in calls)
         {
-            // Tool names are the app's own; arguments and results are model content and stay out of the logs.
-            LogToolCalled(logger, agent.Name, step, call.Name);
+            LogToolCall(agent, step, call.Name);
             string result = tools.Invoke(agent.Tools, call.Name, BinaryData.FromString(call.Arguments));
             newMessages.Add(new ConversationMessage(ConversationMessage.ToolRole, result, ToolCallId: call.Id));
         }
 
         return new AgentStepOutcome(null, newMessages, promptTokens, completionTokens);
+    }
+
+    // The name in a tool call is the model's text, so a prompt injection can make it a key: a name is logged only when it
+    // is one of the registry's own. Arguments and results are model content and stay out of the logs altogether.
+    private void LogToolCall(AgentDefinition agent, int step, string name)
+    {
+        if (!tools.Contains(name))
+        {
+            LogToolNotInRegistry(logger, agent.Name, step);
+        }
+        else if (!agent.Tools.Contains(name, StringComparer.Ordinal))
+        {
+            LogToolNotAllowed(logger, agent.Name, step, name);
+        }
+        else
+        {
+            LogToolCalled(logger, agent.Name, step, name);
+        }
     }
 
     [LoggerMessage(EventId = 1300, EventName = "AgentAnswered", Level = LogLevel.Information,
@@ -104,4 +121,12 @@ public sealed partial class AgentRunner(IChatModel model, ToolRegistry tools, IL
     [LoggerMessage(EventId = 1302, EventName = "AgentStepLimitReached", Level = LogLevel.Warning,
         Message = "Agent {Agent} reached its limit of {MaxSteps} model calls without an answer.")]
     private static partial void LogStepLimitReached(ILogger logger, string agent, int maxSteps);
+
+    [LoggerMessage(EventId = 1303, EventName = "ToolNotInRegistry", Level = LogLevel.Warning,
+        Message = "Agent {Agent} step {Step}: the model asked for a tool that is not in the registry; it was told no such tool is available.")]
+    private static partial void LogToolNotInRegistry(ILogger logger, string agent, int step);
+
+    [LoggerMessage(EventId = 1304, EventName = "ToolNotAllowed", Level = LogLevel.Warning,
+        Message = "Agent {Agent} step {Step}: the model asked for tool {Tool}, which the agent's catalog entry does not list; it was not run.")]
+    private static partial void LogToolNotAllowed(ILogger logger, string agent, int step, string tool);
 }

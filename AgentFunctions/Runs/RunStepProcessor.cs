@@ -114,10 +114,9 @@ public sealed partial class RunStepProcessor(
     private AgentRun Advance(AgentRun run, AgentDefinition agent, int step, AgentStepOutcome outcome)
     {
         var now = time.GetUtcNow();
-        var conversation = run.Conversation
-            .Concat(outcome.NewMessages.Select(m => m with { Content = m.Content is null ? null : redactor.Redact(m.Content) }))
-            .ToList();
-        var toolsCalled = outcome.NewMessages.SelectMany(m => m.ToolCalls ?? []).Select(call => call.Name).ToList();
+        var newMessages = outcome.NewMessages.Select(Redact).ToList();
+        var conversation = run.Conversation.Concat(newMessages).ToList();
+        var toolsCalled = newMessages.SelectMany(m => m.ToolCalls ?? []).Select(call => call.Name).ToList();
         var steps = run.Steps.Append(new RunStepRecord(step, now, toolsCalled, outcome.Answer is not null)).ToList();
         var advanced = run with
         {
@@ -139,6 +138,20 @@ public sealed partial class RunStepProcessor(
             ? advanced with { Status = RunStatus.Failed, FailureReason = $"The agent did not answer within its limit of {step} model calls." }
             : advanced with { Status = RunStatus.Running };
     }
+
+    // Every text of a step's messages is the model's choice or a tool's answer to it, so each can repeat a key: content,
+    // and a tool call's name, arguments and id. The id of a call and of the tool message answering it pass the same filter,
+    // so they still pair up when the stored conversation goes back to the model on the next step.
+    private ConversationMessage Redact(ConversationMessage message) => message with
+    {
+        Content = RedactOrNull(message.Content),
+        ToolCalls = message.ToolCalls?
+            .Select(call => new ToolCallRecord(redactor.Redact(call.Id), redactor.Redact(call.Name), redactor.Redact(call.Arguments)))
+            .ToList(),
+        ToolCallId = RedactOrNull(message.ToolCallId),
+    };
+
+    private string? RedactOrNull(string? text) => text is null ? null : redactor.Redact(text);
 
     private async Task RecordFailureAsync(StoredRun stored, string error, bool lastAttempt, int step, long dequeueCount,
         CancellationToken cancellationToken)
