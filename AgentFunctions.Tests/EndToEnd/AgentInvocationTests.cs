@@ -19,6 +19,7 @@ public sealed class AgentInvocationTests(LocalHostFixture fixture) : IClassFixtu
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+        response.Headers.CacheControl!.NoStore.Should().BeTrue("an answer is for this caller only and must not be kept by a cache");
         using var json = JsonDocument.Parse(body);
         var root = json.RootElement;
         root.GetProperty("agent").GetString().Should().Be("assistant");

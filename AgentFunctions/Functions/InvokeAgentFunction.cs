@@ -59,6 +59,7 @@ public sealed partial class InvokeAgentFunction(
 
         var response = request.CreateResponse(HttpStatusCode.OK);
         response.Headers.Add("Content-Type", "application/json; charset=utf-8");
+        response.Headers.Add("Cache-Control", "no-store");
         var body = new InvokeAgentResponse(result.Agent, redactor.Redact(result.Output), result.Steps,
             new TokenUsage(result.PromptTokens, result.CompletionTokens));
         await response.WriteBytesAsync(JsonSerializer.SerializeToUtf8Bytes(body, HttpJsonContext.Default.InvokeAgentResponse),
