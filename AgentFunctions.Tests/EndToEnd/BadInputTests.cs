@@ -69,12 +69,25 @@ public sealed class BadInputTests(LocalHostFixture fixture) : IClassFixture<Loca
     }
 
     [Fact]
-    public async Task Invoke_UnknownAgent_Answers404ListingKnownAgents()
+    public async Task Invoke_NullInput_SaysTheInputIsNullRatherThanAbsent()
     {
-        var (response, problem) = await fixture.PostAsync("api/agents/nobody/invoke", """{"input": "hi"}""");
+        var (response, problem) = await fixture.PostAsync("api/agents/assistant/invoke", """{"input": null}""");
+
+        ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.BadRequest, "missing-input");
+        JsonDocument.Parse(problem).RootElement.GetProperty("detail").GetString()
+            .Should().Be("'input' is null. Send the text as a string: {\"input\": \"...\"}.");
+    }
+
+    [Theory]
+    [InlineData("api/agents/nobody/invoke")]
+    [InlineData("api/agents/nobody/runs")]
+    public async Task UnknownAgent_Answers404ListingKnownAgents(string path)
+    {
+        var (response, problem) = await fixture.PostAsync(path, """{"input": "hi"}""");
 
         ProblemAssertions.AssertProblem(response, problem, HttpStatusCode.NotFound, "unknown-agent");
-        problem.Should().Contain("assistant");
+        JsonDocument.Parse(problem).RootElement.GetProperty("detail").GetString()
+            .Should().Be("No agent named 'nobody' exists. Agents: assistant, timekeeper.");
     }
 
     [Fact]

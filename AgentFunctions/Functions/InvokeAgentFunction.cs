@@ -36,9 +36,7 @@ public sealed partial class InvokeAgentFunction(
         ArgumentNullException.ThrowIfNull(request);
         if (!catalog.TryGet(agent, out var definition))
         {
-            return await Problems.WriteAsync(request, HttpStatusCode.NotFound, "unknown-agent", "Unknown agent",
-                $"No agent named '{AgentInput.Truncate(agent)}' exists. Agents: {string.Join(", ", catalog.Agents.Select(a => a.Name).Order())}.")
-                .ConfigureAwait(false);
+            return await Problems.WriteUnknownAgentAsync(request, agent, catalog).ConfigureAwait(false);
         }
 
         var parsed = await AgentInput.ReadAsync(request, _options, cancellationToken).ConfigureAwait(false);

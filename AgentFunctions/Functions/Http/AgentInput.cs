@@ -45,10 +45,17 @@ internal static class AgentInput
                     $"The request body has a property '{Truncate(unknown.Name)}' that this API does not read; the only property is 'input'.");
             }
 
-            if (!root.TryGetProperty("input", out var input) || input.ValueKind == JsonValueKind.Null)
+            if (!root.TryGetProperty("input", out var input))
             {
                 return ParsedInput.Fail(HttpStatusCode.BadRequest, "missing-input", "Missing input",
                     "The request body has no 'input' property. Send {\"input\": \"...\"}.");
+            }
+
+            // A null input is no input, so it keeps the absent property's code; the detail says what was actually sent.
+            if (input.ValueKind == JsonValueKind.Null)
+            {
+                return ParsedInput.Fail(HttpStatusCode.BadRequest, "missing-input", "Missing input",
+                    "'input' is null. Send the text as a string: {\"input\": \"...\"}.");
             }
 
             if (input.ValueKind != JsonValueKind.String)

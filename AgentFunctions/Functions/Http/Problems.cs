@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentFunctions.Agents;
 using Microsoft.Azure.Functions.Worker.Http;
 
 namespace AgentFunctions.Functions.Http;
@@ -38,4 +39,10 @@ internal static class Problems
             .ConfigureAwait(false);
         return response;
     }
+
+    /// <summary>The 404 for an agent the catalog does not hold, naming the agents it does so the caller can fix the URL.</summary>
+    public static Task<HttpResponseData> WriteUnknownAgentAsync(HttpRequestData request, string agent, AgentCatalog catalog) =>
+        WriteAsync(request, HttpStatusCode.NotFound, "unknown-agent", "Unknown agent",
+            $"No agent named '{AgentInput.Truncate(agent)}' exists. Agents: "
+            + $"{string.Join(", ", catalog.Agents.Select(a => a.Name).Order(StringComparer.Ordinal))}.");
 }

@@ -39,8 +39,7 @@ public sealed class StartRunFunction(AgentCatalog catalog, IRunStore store, Time
         {
             return new StartRunOutput
             {
-                Response = await Problems.WriteAsync(request, HttpStatusCode.NotFound, "unknown-agent", "Unknown agent",
-                    $"No agent named '{AgentInput.Truncate(agent)}' exists.").ConfigureAwait(false),
+                Response = await Problems.WriteUnknownAgentAsync(request, agent, catalog).ConfigureAwait(false),
             };
         }
 
