@@ -157,11 +157,7 @@ public sealed class RunStepProcessorTests
     [Fact]
     public async Task ProcessAsync_StepBeyondCompletedRun_IsSetAsideWithReasonNotTakenForRedelivery()
     {
-        string runId = await StartRunAsync();
-        _model.Script.Enqueue(ToolCall("calculate", """{"expression":"6*7"}"""));
-        _model.Script.Enqueue(Answer("It is 42."));
-        var first = await _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
-        await _processor.ProcessAsync(first.NextStepMessage!, 1, MaxDequeueCount, default);
+        string runId = await StartRunAsync(run => run with { Status = RunStatus.Completed, CompletedSteps = 2, Output = "It is 42." });
         var completed = _store.Get(runId);
 
         var result = await _processor.ProcessAsync(Message(runId, 7), 1, MaxDequeueCount, default);
@@ -171,6 +167,7 @@ public sealed class RunStepProcessorTests
         rejected.RootElement.GetProperty("reason").GetString().Should()
             .Be($"Step 7 of run '{runId}' cannot run: the run has completed 2 steps and is Completed.");
         _store.Get(runId).Should().BeSameAs(completed);
+        _model.Calls.Should().Be(0);
         _logs.GetSnapshot().Should().NotContain(r => r.Id.Name == "StepDuplicate", "step 7 was never delivered before");
     }
 
@@ -309,11 +306,12 @@ public sealed class RunStepProcessorTests
         _model.Calls.Should().Be(3);
     }
 
-    private async Task<string> StartRunAsync()
+    /// <param name="state">Puts the new run into the state a test starts from; by default it stays queued.</param>
+    private async Task<string> StartRunAsync(Func<AgentRun, AgentRun>? state = null)
     {
         _catalog.TryGet("assistant", out var agent);
         var run = AgentRun.Create(Guid.NewGuid().ToString("N"), agent, "what is 6*7?", "http", _time.GetUtcNow());
-        (await _store.TryCreateAsync(run, default)).Should().BeTrue();
+        (await _store.TryCreateAsync(state?.Invoke(run) ?? run, default)).Should().BeTrue();
         return run.RunId;
     }
 
