@@ -231,10 +231,13 @@ public sealed class RunStepProcessorTests
             .Append(r.Message).Append(r.Exception?.ToString() ?? string.Empty));
         new[] { stored, status }.Concat(logged).Should().AllSatisfy(text =>
             text.Should().NotContainEquivalentOf(current).And.NotContainEquivalentOf(retired));
-        run.Steps[0].ToolsCalled.Should().Equal(SecretRedactor.Replacement);
+        run.Steps[0].ToolsCalled.Should().Equal(SecretRedactor.IdentifierReplacement);
         run.Conversation.Should().Contain(m => m.Role == ConversationMessage.ToolRole
             && m.Content == "error: no tool named '[redacted]' is available to this agent.");
         _logs.GetSnapshot().Should().ContainSingle(r => r.Id.Name == "ToolNotInRegistry");
+        var resent = _model.Requests[1].OfType<AssistantChatMessage>().Single().ToolCalls.Single();
+        resent.FunctionName.Should().MatchRegex("^[a-zA-Z0-9_-]+$", "Azure OpenAI refuses a tool call named otherwise");
+        resent.FunctionArguments.ToString().Should().Be("""{"expression":"[redacted]","before":"[redacted]"}""");
     }
 
     [Fact]
@@ -251,7 +254,7 @@ public sealed class RunStepProcessorTests
 
         var secondStep = _model.Requests[1];
         var call = secondStep.OfType<AssistantChatMessage>().Single().ToolCalls.Single();
-        call.Id.Should().Be("call_[redacted]");
+        call.Id.Should().Be("call_redacted");
         call.FunctionArguments.ToString().Should().Be("""{"expression":"6*7"}""");
         secondStep.OfType<ToolChatMessage>().Single().ToolCallId.Should().Be(call.Id);
     }

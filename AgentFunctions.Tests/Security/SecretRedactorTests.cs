@@ -17,6 +17,16 @@ public sealed class SecretRedactorTests
     }
 
     [Fact]
+    public async Task RedactIdentifier_ToolNameWithKey_KeepsToLettersDigitsUnderscoreAndDash()
+    {
+        using var keys = await RotatedKeyCache.CreateAsync();
+
+        string redacted = keys.CreateRedactor().RedactIdentifier($"call_{RotatedKeyCache.CurrentKey}-{RotatedKeyCache.RetiredKey}");
+
+        redacted.Should().Be("call_redacted-redacted");
+    }
+
+    [Fact]
     public void Redact_KeylessMode_LeavesTextAlone()
     {
         new SecretRedactor(null).Redact("nothing to hide").Should().Be("nothing to hide");

@@ -141,17 +141,17 @@ public sealed partial class RunStepProcessor(
 
     // Every text of a step's messages is the model's choice or a tool's answer to it, so each can repeat a key: content,
     // and a tool call's name, arguments and id. The id of a call and of the tool message answering it pass the same filter,
-    // so they still pair up when the stored conversation goes back to the model on the next step.
+    // so they still pair up when the stored conversation goes back to the model on the next step; names and ids get a
+    // replacement Azure OpenAI accepts in them, so that next step is not refused.
     private ConversationMessage Redact(ConversationMessage message) => message with
     {
-        Content = RedactOrNull(message.Content),
+        Content = message.Content is null ? null : redactor.Redact(message.Content),
         ToolCalls = message.ToolCalls?
-            .Select(call => new ToolCallRecord(redactor.Redact(call.Id), redactor.Redact(call.Name), redactor.Redact(call.Arguments)))
+            .Select(call => new ToolCallRecord(
+                redactor.RedactIdentifier(call.Id), redactor.RedactIdentifier(call.Name), redactor.Redact(call.Arguments)))
             .ToList(),
-        ToolCallId = RedactOrNull(message.ToolCallId),
+        ToolCallId = message.ToolCallId is null ? null : redactor.RedactIdentifier(message.ToolCallId),
     };
-
-    private string? RedactOrNull(string? text) => text is null ? null : redactor.Redact(text);
 
     private async Task RecordFailureAsync(StoredRun stored, string error, bool lastAttempt, int step, long dequeueCount,
         CancellationToken cancellationToken)

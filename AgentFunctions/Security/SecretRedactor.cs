@@ -11,10 +11,21 @@ public sealed class SecretRedactor(RotatingSecretCache? keyCache)
 {
     public const string Replacement = "[redacted]";
 
+    /// <summary>What replaces a key inside a tool call's name or id: letters only, so the name or id stays valid.</summary>
+    public const string IdentifierReplacement = "redacted";
+
     // Shorter strings are not keys, and replacing them would mangle ordinary text.
     private const int MinimumSecretLength = 16;
 
-    public string Redact(string text)
+    public string Redact(string text) => Redact(text, Replacement);
+
+    /// <summary>
+    /// Filters a tool call's name or id. A stored conversation goes back to Azure OpenAI on the next step, and it refuses
+    /// a tool call whose function name is not letters, digits, '_' and '-', so the replacement keeps to those.
+    /// </summary>
+    public string RedactIdentifier(string text) => Redact(text, IdentifierReplacement);
+
+    private string Redact(string text, string replacement)
     {
         ArgumentNullException.ThrowIfNull(text);
         if (keyCache is null)
@@ -24,14 +35,14 @@ public sealed class SecretRedactor(RotatingSecretCache? keyCache)
 
         foreach (string secret in keyCache.KnownValues)
         {
-            text = RedactValue(text, secret);
+            text = RedactValue(text, secret, replacement);
         }
 
         return text;
     }
 
-    private static string RedactValue(string text, string? secret) =>
+    private static string RedactValue(string text, string? secret, string replacement) =>
         secret is { Length: >= MinimumSecretLength } && text.Contains(secret, StringComparison.OrdinalIgnoreCase)
-            ? text.Replace(secret, Replacement, StringComparison.OrdinalIgnoreCase)
+            ? text.Replace(secret, replacement, StringComparison.OrdinalIgnoreCase)
             : text;
 }
