@@ -4,6 +4,7 @@ using AgentFunctions.Credentials;
 using Azure.Identity;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace AgentFunctions.Tests.Configuration;
@@ -58,15 +59,105 @@ public sealed class StartupValidationTests
     }
 
     [Theory]
-    [InlineData("KeyCache:TimeToLive", "five minutes")]
-    [InlineData("AzureOpenAI:Authentication", "ApiKeyInAppSettings")]
-    public void Validate_UnparsableSetting_FailsNamingTheKey(string key, string value)
+    [InlineData("KeyCache:TimeToLive", "five minutes", "KeyCache:TimeToLive (app setting KeyCache__TimeToLive) must be a time span")]
+    [InlineData("AzureOpenAI:Authentication", "ApiKeyInAppSettings",
+        "AzureOpenAI:Authentication (app setting AzureOpenAI__Authentication) must be one of KeyVaultKey, ManagedIdentity")]
+    [InlineData("Agents:MaxInputCharacters", "abc", "Agents:MaxInputCharacters (app setting Agents__MaxInputCharacters) must be a whole number")]
+    [InlineData("Agents:MaxRequestBytes", "99999999999", "Agents:MaxRequestBytes (app setting Agents__MaxRequestBytes) must be a whole number")]
+    [InlineData("KeyCache:JitterRatio", "ten percent", "KeyCache:JitterRatio (app setting KeyCache__JitterRatio) must be a number")]
+    public void Validate_UnreadableSetting_FailsNamingTheKeyWithoutItsValue(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?>(ValidSettings) { [key] = value };
 
         var act = () => Validate(settings);
 
-        act.Should().Throw<InvalidOperationException>().Which.Message.Should().Contain(key);
+        var message = act.Should().Throw<OptionsValidationException>().Which.Message;
+        message.Should().Contain(expected).And.NotContain(value, "a value set in the wrong place could be a secret");
+    }
+
+    [Fact]
+    public void Validate_UnreadableAndOutOfRangeSettingsInOneSection_ReportsEveryOneAtOnce()
+    {
+        var settings = new Dictionary<string, string?>(ValidSettings)
+        {
+            ["KeyCache:TimeToLive"] = "five minutes",
+            ["KeyCache:MaxRetryDelay"] = "soon",
+            ["KeyCache:JitterRatio"] = "0.9",
+        };
+
+        var act = () => Validate(settings);
+
+        act.Should().Throw<OptionsValidationException>().Which.Failures.Should().HaveCount(3)
+            .And.Contain(failure => failure.StartsWith("KeyCache:TimeToLive (app setting", StringComparison.Ordinal))
+            .And.Contain(failure => failure.StartsWith("KeyCache:MaxRetryDelay (app setting", StringComparison.Ordinal))
+            .And.Contain(failure => failure.StartsWith("KeyCache:JitterRatio must be between 0 and 0.5", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_UnreadableSettingsInTwoSections_ReportsBoth()
+    {
+        var settings = new Dictionary<string, string?>(ValidSettings)
+        {
+            ["KeyCache:TimeToLive"] = "five minutes",
+            ["Agents:MaxInputCharacters"] = "many",
+        };
+
+        var act = () => Validate(settings);
+
+        act.Should().Throw<AggregateException>().Which.InnerExceptions.Should().HaveCount(2)
+            .And.Contain(exception => exception.Message.Contains("KeyCache:TimeToLive", StringComparison.Ordinal))
+            .And.Contain(exception => exception.Message.Contains("Agents:MaxInputCharacters", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bind_UnreadableValue_LeavesItOutAndBindsTheRest()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["KeyCache:TimeToLive"] = "five minutes",
+            ["KeyCache:MaxStaleness"] = "00:10:00",
+            ["KeyCache:JitterRatio"] = "0.25",
+        }).Build();
+        var options = new KeyCacheOptions();
+
+        var failures = FlatSettingsBinder.Bind(configuration.GetSection(KeyCacheOptions.SectionName), options);
+
+        failures.Should().ContainSingle().Which.Should().StartWith("KeyCache:TimeToLive (app setting KeyCache__TimeToLive)");
+        options.TimeToLive.Should().Be(TimeSpan.FromMinutes(5), "the unreadable value is left out and the default stays");
+        options.MaxStaleness.Should().Be(TimeSpan.FromMinutes(10));
+        options.JitterRatio.Should().Be(0.25);
+    }
+
+    [Fact]
+    public async Task StartupChecks_ScheduledAgentNotInCatalog_StopsTheAppNamingTheSettingAndTheCatalog()
+    {
+        var settings = new Dictionary<string, string?>(ValidSettings)
+        {
+            ["ScheduledRun:Agent"] = "asistant",
+            ["ScheduledRun:Input"] = "Summarise the night.",
+        };
+
+        var act = () => StartHostedServicesAsync(settings);
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should()
+            .Be("ScheduledRun:Agent (app setting ScheduledRun__Agent) names an agent that is not in the catalog; the catalog has assistant, timekeeper.");
+    }
+
+    [Theory]
+    [InlineData("assistant")]
+    [InlineData("ASSISTANT")]
+    [InlineData(null)]
+    public async Task StartupChecks_ScheduledAgentInCatalogOrNone_Starts(string? agent)
+    {
+        var settings = new Dictionary<string, string?>(ValidSettings)
+        {
+            ["ScheduledRun:Agent"] = agent,
+            ["ScheduledRun:Input"] = agent is null ? null : "Summarise the night.",
+        };
+
+        var act = () => StartHostedServicesAsync(settings);
+
+        await act.Should().NotThrowAsync();
     }
 
     [Fact]
@@ -103,6 +194,16 @@ public sealed class StartupValidationTests
         var credential = AzureCredentialFactory.Create(new IdentityOptions { Source = IdentitySource.ManagedIdentity }, _ => null);
 
         credential.Should().BeOfType<ManagedIdentityCredential>("in Azure nothing but the managed identity is tried");
+    }
+
+    private static async Task StartHostedServicesAsync(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        await using var provider = new ServiceCollection().AddLogging().AddAgentFunctions(configuration).BuildServiceProvider();
+        foreach (var service in provider.GetServices<IHostedService>())
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
     }
 
     private static void Validate(Dictionary<string, string?> settings)

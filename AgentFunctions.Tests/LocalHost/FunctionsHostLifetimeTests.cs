@@ -49,7 +49,9 @@ public sealed class FunctionsHostLifetimeTests : IDisposable
     [Theory]
     [InlineData("KeyCache__TimeToLive", "00:00:01", "KeyCache:TimeToLive must be between 00:00:10 and 01:00:00")]
     [InlineData("KeyVault__VaultUri", "", "KeyVault:VaultUri is required")]
-    [InlineData("AzureOpenAI__Authentication", "PlainKeyInSettings", "AzureOpenAI:Authentication")]
+    [InlineData("AzureOpenAI__Authentication", "PlainKeyInSettings",
+        "AzureOpenAI:Authentication (app setting AzureOpenAI__Authentication) must be one of KeyVaultKey, ManagedIdentity")]
+    [InlineData("Agents__MaxInputCharacters", "abc", "Agents:MaxInputCharacters (app setting Agents__MaxInputCharacters) must be a whole number")]
     public async Task StartAsync_AppWithBadSetting_WorkerStopsWithMessageNamingTheSetting(string setting, string value, string expected)
     {
         var options = AppUnderTest.CreateHostOptions(appSettings: new Dictionary<string, string> { [setting] = value });

@@ -110,17 +110,42 @@ public static class ServiceCollectionExtensions
         IValidateOptions<TOptions> validator)
         where TOptions : class
     {
-        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        var unreadable = new UnreadableSettings<TOptions>();
+        services.AddOptions<TOptions>()
+            .Configure(options => unreadable.Failures = FlatSettingsBinder.Bind(configuration.GetSection(section), options))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>>(unreadable));
         services.TryAddEnumerable(ServiceDescriptor.Singleton(validator));
+    }
+
+    // Reports the values the binder had to leave out, alongside the section's own rules, in the same start-up failure.
+    private sealed class UnreadableSettings<TOptions> : IValidateOptions<TOptions>
+        where TOptions : class
+    {
+        public IReadOnlyList<string> Failures { get; set; } = [];
+
+        public ValidateOptionsResult Validate(string? name, TOptions options) =>
+            Failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(Failures);
     }
 
     private sealed class StartupChecks(IServiceProvider services) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            _ = services.GetRequiredService<AgentCatalog>();
+            var catalog = services.GetRequiredService<AgentCatalog>();
             _ = services.GetRequiredService<IChatModel>();
             _ = services.GetRequiredService<SecretRedactor>();
+
+            // Checked here rather than by the option's validator because it needs the catalog; with the default
+            // once-a-day schedule, an operator would otherwise learn of a typo a day later.
+            string? scheduledAgent = services.GetRequiredService<IOptions<ScheduledRunOptions>>().Value.Agent;
+            if (!string.IsNullOrWhiteSpace(scheduledAgent) && !catalog.TryGet(scheduledAgent, out _))
+            {
+                throw new InvalidOperationException(
+                    $"ScheduledRun:Agent (app setting ScheduledRun__Agent) names an agent that is not in the catalog; the catalog "
+                    + $"has {string.Join(", ", catalog.Agents.Select(agent => agent.Name).Order(StringComparer.Ordinal))}.");
+            }
+
             return Task.CompletedTask;
         }
 
