@@ -70,6 +70,7 @@ public sealed class RunStepProcessorTests
         _store.Writes.Should().Be(writes);
         _model.Calls.Should().Be(1);
         _store.Get(runId).Output.Should().Be("Done.");
+        _logs.GetSnapshot().Should().ContainSingle(r => r.Id.Name == "StepDuplicate");
     }
 
     [Fact]
@@ -85,6 +86,8 @@ public sealed class RunStepProcessorTests
         redelivered.NextStepMessage.Should().Be(Message(runId, 2));
         _store.Get(runId).CompletedSteps.Should().Be(1);
         _model.Calls.Should().Be(1);
+        _logs.GetSnapshot().Where(r => r.Id.Name is "StepDuplicate" or "StepDuplicateResent").Should().ContainSingle()
+            .Which.Id.Name.Should().Be("StepDuplicateResent");
     }
 
     [Fact]

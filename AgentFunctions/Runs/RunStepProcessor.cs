@@ -48,12 +48,16 @@ public sealed partial class RunStepProcessor(
         var run = stored.Run;
         if (message.Step <= run.CompletedSteps)
         {
-            LogDuplicate(logger, run.RunId, message.Step, run.CompletedSteps, run.Status);
             // The step's state was committed but its worker may have died before the next message was sent: send it
             // again. Two copies of that message are harmless; none would stall the run.
-            return !run.IsFinished && message.Step == run.CompletedSteps
-                ? new RunStepResult(NextMessage(run.RunId, run.CompletedSteps + 1), null)
-                : RunStepResult.Nothing;
+            if (!run.IsFinished && message.Step == run.CompletedSteps)
+            {
+                LogDuplicateResent(logger, run.RunId, message.Step);
+                return new RunStepResult(NextMessage(run.RunId, run.CompletedSteps + 1), null);
+            }
+
+            LogDuplicate(logger, run.RunId, message.Step, run.CompletedSteps, run.Status);
+            return RunStepResult.Nothing;
         }
 
         // Finished or not, the app never sends a step beyond the one after the last completed step, so such a message
@@ -251,6 +255,10 @@ public sealed partial class RunStepProcessor(
 
     [LoggerMessage(EventId = 1505, EventName = "RunFailed", Level = LogLevel.Warning, Message = "Run {RunId} failed: {Reason}")]
     private static partial void LogRunFailed(ILogger logger, string runId, string reason);
+
+    [LoggerMessage(EventId = 1507, EventName = "StepDuplicateResent", Level = LogLevel.Information,
+        Message = "Run {RunId} step {Step} was delivered again after it committed; its result stands and the next step's message is sent again in case the first send was lost.")]
+    private static partial void LogDuplicateResent(ILogger logger, string runId, int step);
 
     [LoggerMessage(EventId = 1506, EventName = "StepAfterRunFinished", Level = LogLevel.Information,
         Message = "Run {RunId} step {Step} arrived after the run finished: it is {Status} after {CompletedSteps} steps, so nothing changes.")]
