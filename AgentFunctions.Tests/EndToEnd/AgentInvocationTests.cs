@@ -56,6 +56,16 @@ public sealed class AgentInvocationTests(LocalHostFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Invoke_BodyStartingWithUtf8ByteOrderMark_IsReadAsTheJsonAfterIt()
+    {
+        var (response, body) = await fixture.PostAsync(InvokePath, "\uFEFF{\"input\": \"hello with a signature\"}");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, body);
+        using var json = JsonDocument.Parse(body);
+        json.RootElement.GetProperty("output").GetString().Should().Be("Echo: hello with a signature");
+    }
+
+    [Fact]
     public async Task Invoke_AgentNamedInAnyCase_IsFound()
     {
         var (response, _) = await fixture.PostAsync("api/agents/Timekeeper/invoke", """{"input": "What time is it?"}""");

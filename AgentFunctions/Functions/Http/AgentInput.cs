@@ -8,6 +8,8 @@ namespace AgentFunctions.Functions.Http;
 /// <summary>The agent request body <c>{"input": "..."}</c>, read within the size limits, or the problem it has.</summary>
 internal static class AgentInput
 {
+    private static readonly byte[] Utf8ByteOrderMark = [0xEF, 0xBB, 0xBF];
+
     public static async Task<ParsedInput> ReadAsync(HttpRequestData request, AgentsOptions options, CancellationToken cancellationToken)
     {
         var bytes = await RequestBody.ReadAtMostAsync(request.Body, options.MaxRequestBytes, cancellationToken).ConfigureAwait(false);
@@ -20,7 +22,8 @@ internal static class AgentInput
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
+            document = JsonDocument.Parse(WithoutByteOrderMark(bytes),
+                new JsonDocumentOptions { MaxDepth = 32, AllowDuplicateProperties = false });
         }
         catch (JsonException)
         {
@@ -89,6 +92,11 @@ internal static class AgentInput
             return new ParsedInput(text, null);
         }
     }
+
+    // RFC 8259 lets a parser ignore a leading byte order mark, and some clients (Windows tools writing files as UTF-8 with
+    // a signature) send one; refusing it as invalid JSON would blame the caller for text that is valid.
+    private static ReadOnlyMemory<byte> WithoutByteOrderMark(byte[] body) =>
+        body.AsSpan().StartsWith(Utf8ByteOrderMark) ? body.AsMemory(Utf8ByteOrderMark.Length) : body;
 
     public static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
 }
