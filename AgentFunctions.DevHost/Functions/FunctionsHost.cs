@@ -186,7 +186,8 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     {
         _grpcServer = await GrpcServer.StartAsync(_channel, _loggerFactory, cancellationToken).ConfigureAwait(false);
 
-        var (environment, removed) = WorkerEnvironment.Build(ReadEnvironment(), _appDirectory, _options.EnvironmentVariables);
+        var (environment, removed) = WorkerEnvironment.Build(_options.InheritedEnvironment ?? ReadEnvironment(),
+            _appDirectory, _options.EnvironmentVariables);
         if (removed.Count > 0)
         {
             var names = string.Join(", ", removed);
