@@ -1,10 +1,7 @@
-using System.Globalization;
-using System.Text.Json;
 using AgentFunctions.DevHost.Doubles;
 using AgentFunctions.DevHost.Functions;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
+using AgentFunctions.DevHost.Functions.Http;
+using AgentFunctions.DevHost.Functions.Worker;
 using Microsoft.Extensions.Logging;
 
 namespace AgentFunctions.DevHost;
@@ -29,15 +26,15 @@ internal sealed class LocalDevelopmentHostOptions
 }
 
 /// <summary>
-/// Everything <c>dotnet run --project AgentFunctions.DevHost</c> starts: the local Azure doubles, Azurite for storage,
-/// then the real worker under the local Functions host, wired so that the app reads its key from the vault double
-/// through the managed-identity double, and host and app reach storage with that identity, exactly as they would in
-/// Azure.
+/// Everything <c>dotnet run --project AgentFunctions.DevHost</c> starts: the HTTP port first (a port in use fails the
+/// start at once), the local Azure doubles, Azurite for storage, then the real worker under the local Functions host,
+/// wired so that the app reads its key from the vault double through the managed-identity double, and host and app
+/// reach storage with that identity, exactly as they would in Azure.
 /// </summary>
 internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
 {
     /// <summary>The route of the operator's key rotation, beside the functions on the same port.</summary>
-    public const string RotateKeyPath = "/_devhost/rotate-key";
+    public const string RotateKeyPath = KeyRotationEndpoint.Path;
 
     /// <summary>
     /// The app settings the local host runs with. Endpoints come from the doubles; nothing here is a secret, and no
@@ -55,16 +52,19 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
         ["ScheduledRun__Input"] = "",
     };
 
+    private readonly KeyRotationEndpoint _keyRotation;
     private readonly ILogger _logger;
 
     /// <summary>The identity-based storage connections the app and host use, as the app settings in Azure name them.</summary>
     public static readonly IReadOnlyList<string> StorageConnectionNames = ["AzureWebJobsStorage", "RunStateStorage"];
 
-    private LocalDevelopmentHost(LocalAzure azure, AzuriteProcess storage, FunctionsHost functions, ILogger logger)
+    private LocalDevelopmentHost(LocalAzure azure, AzuriteProcess storage, FunctionsHost functions,
+        KeyRotationEndpoint keyRotation, ILogger logger)
     {
         Azure = azure;
         Storage = storage;
         Functions = functions;
+        _keyRotation = keyRotation;
         _logger = logger;
     }
 
@@ -146,51 +146,131 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
         return AzuriteProcess.StartAsync(options, loggerFactory.CreateLogger<AzuriteProcess>(), cancellationToken);
     }
 
+    /// <summary>
+    /// Binds the HTTP port, then starts the doubles, Azurite and the worker. Fails with
+    /// <see cref="FunctionsHostException"/> after stopping whatever it had started; a port in use fails before anything
+    /// starts, with a message naming the port and the <c>--port</c> option.
+    /// </summary>
     public static async Task<LocalDevelopmentHost> StartAsync(LocalDevelopmentHostOptions options, ILoggerFactory loggerFactory,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        var azure = await LocalAzure.StartAsync(new LocalAzureOptions { LoggerFactory = loggerFactory }, cancellationToken)
-            .ConfigureAwait(false);
+        var logger = loggerFactory.CreateLogger<LocalDevelopmentHost>();
+        HttpFrontEnd? frontEnd = await ListenAsync(options.HttpPort, loggerFactory, cancellationToken).ConfigureAwait(false);
+        LocalAzure? azure = null;
         AzuriteProcess? storage = null;
+        KeyRotationEndpoint? keyRotation = null;
         try
         {
+            azure = await LocalAzure.StartAsync(new LocalAzureOptions { LoggerFactory = loggerFactory }, cancellationToken)
+                .ConfigureAwait(false);
             storage = await StartStorageAsync(azure, loggerFactory, cancellationToken).ConfigureAwait(false);
-            var logger = loggerFactory.CreateLogger<LocalDevelopmentHost>();
+            keyRotation = new KeyRotationEndpoint(azure, logger);
             var hostOptions = new FunctionsHostOptions
             {
                 AppDirectory = options.AppDirectory ?? FunctionsHostOptions.GetBuiltAppDirectory(),
                 HttpPort = options.HttpPort,
                 StateDirectory = options.StateDirectory ?? DefaultStateDirectory(),
-                MapHostEndpoints = endpoints => MapOperatorEndpoints(endpoints, azure, logger),
+                MapHostEndpoints = keyRotation.Map,
             };
             foreach (var (name, value) in CreateWorkerEnvironment(azure, storage, options.AppSettings))
             {
                 hostOptions.EnvironmentVariables[name] = value;
             }
 
-            var functions = await FunctionsHost.StartAsync(hostOptions, loggerFactory, cancellationToken).ConfigureAwait(false);
-            return new LocalDevelopmentHost(azure, storage, functions, logger);
+            // The Functions host owns the front end from here on, and stops it even if it fails to start.
+            var ownedFrontEnd = frontEnd;
+            frontEnd = null;
+            var functions = await FunctionsHost.StartAsync(hostOptions, loggerFactory, TimeProvider.System, ownedFrontEnd,
+                cancellationToken).ConfigureAwait(false);
+            return new LocalDevelopmentHost(azure, storage, functions, keyRotation, logger);
         }
         catch
         {
+            if (frontEnd is not null)
+            {
+                await frontEnd.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (keyRotation is not null)
+            {
+                await keyRotation.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (storage is not null)
             {
                 await storage.DisposeAsync().ConfigureAwait(false);
             }
 
-            await azure.DisposeAsync().ConfigureAwait(false);
+            if (azure is not null)
+            {
+                await azure.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="stopping"/> is cancelled (Ctrl+C) or a process the app cannot run without ends by
+    /// itself: the worker, which runs every function, or Azurite, which holds the queues, the run state and the blobs.
+    /// Either is logged as an error naming it; the caller then stops the host, which is of no use half-broken.
+    /// </summary>
+    /// <returns>
+    /// True when <paramref name="stopping"/> ended the wait, or this process is ending on a signal; false when the worker
+    /// or Azurite died.
+    /// </returns>
+    public async Task<bool> WaitForShutdownAsync(CancellationToken stopping)
+    {
+        var stopRequested = Task.Delay(Timeout.Infinite, stopping);
+        var ended = await Task.WhenAny(Functions.WorkerExited, Storage.Exited, stopRequested).ConfigureAwait(false);
+        if (ended == stopRequested || stopping.IsCancellationRequested || WorkerProcessReaper.IsShuttingDown)
+        {
+            return true;
+        }
+
+        if (ended == Functions.WorkerExited)
+        {
+            LogPartEnded(_logger, "The worker", Functions.WorkerProcessId, await Functions.WorkerExited.ConfigureAwait(false),
+                "no function can run without it");
+        }
+        else
+        {
+            LogPartEnded(_logger, "Azurite", Storage.ProcessId, await Storage.Exited.ConfigureAwait(false),
+                "queue triggers, queue outputs and the run state need its storage");
+        }
+
+        return false;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        // A rotation still waiting to retire the old key is cancelled, and says so, before the parts it uses go.
+        await _keyRotation.DisposeAsync().ConfigureAwait(false);
         await Functions.DisposeAsync().ConfigureAwait(false);
         await Storage.DisposeAsync().ConfigureAwait(false);
         await Azure.DisposeAsync().ConfigureAwait(false);
         LogStopped(_logger);
+    }
+
+    /// <summary>Binds the HTTP port before anything else starts, so that a port in use is reported at once.</summary>
+    private static async Task<HttpFrontEnd> ListenAsync(int port, ILoggerFactory loggerFactory,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await HttpFrontEnd.ListenAsync(port, FunctionsHostOptions.DefaultMaxRequestBodySize, loggerFactory,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (FunctionsHostException exception) when (exception.InnerException is IOException bind)
+        {
+            throw new FunctionsHostException(
+                $"Port {port} on 127.0.0.1 is not available ({bind.Message}). Stop what listens there, or start the " +
+                "local host on another port: dotnet run --project AgentFunctions.DevHost -- --port <port> (--port 0 " +
+                "picks a free one).",
+                exception);
+        }
     }
 
     /// <summary>The repository's git-ignored <c>.devhost</c> folder as this build recorded it, else one beside the app.</summary>
@@ -199,43 +279,12 @@ internal sealed partial class LocalDevelopmentHost : IAsyncDisposable
             ? recorded
             : Path.Combine(FunctionsHostOptions.GetBuiltAppDirectory(), ".devhost");
 
-    private static void MapOperatorEndpoints(IEndpointRouteBuilder endpoints, LocalAzure azure, ILogger logger) =>
-        endpoints.MapPost(RotateKeyPath, async context =>
-        {
-            // The operator's three steps: a new key in the account, a new secret version in the vault, the old key
-            // regenerated; retireAfterSeconds waits between the last two, as an operator waits for instances to pick up.
-            string? wait = context.Request.Query["retireAfterSeconds"];
-            int seconds = 0;
-            if (wait is not null
-                && (!int.TryParse(wait, NumberStyles.Integer, CultureInfo.InvariantCulture, out seconds) || seconds is < 0 or > 3600))
-            {
-                context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                context.Response.ContentType = "application/problem+json";
-                await context.Response.WriteAsync(
-                    """{"title":"Invalid retireAfterSeconds","status":400,"detail":"retireAfterSeconds must be a whole number from 0 to 3600."}""",
-                    context.RequestAborted).ConfigureAwait(false);
-                return;
-            }
-
-            var summary = await azure.RotateOpenAIKeyAsync(TimeSpan.FromSeconds(seconds), cancellationToken: context.RequestAborted)
-                .ConfigureAwait(false);
-            LogRotated(logger, summary.PublishedKey, summary.NewSecretVersion, summary.RetiredKey);
-            context.Response.ContentType = "application/json; charset=utf-8";
-            await JsonSerializer.SerializeAsync(context.Response.Body, new
-            {
-                publishedKey = summary.PublishedKey.ToString(),
-                secretName = summary.SecretName,
-                newSecretVersion = summary.NewSecretVersion,
-                retiredKey = summary.RetiredKey.ToString(),
-                retiredKeyRegenerated = summary.RetiredKeyRegenerated,
-            }, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-        });
-
-    [LoggerMessage(EventId = 2000, EventName = "KeyRotated", Level = LogLevel.Information,
-        Message = "Rotated the Azure OpenAI key: {PublishedKey} is now secret version {Version}; {RetiredKey} was regenerated.")]
-    private static partial void LogRotated(ILogger logger, KeyName publishedKey, string version, KeyName retiredKey);
-
     [LoggerMessage(EventId = 2001, EventName = "LocalHostStopped", Level = LogLevel.Information,
         Message = "The local host stopped; the worker, Azurite and the doubles are gone.")]
     private static partial void LogStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 2004, EventName = "LocalHostPartEnded", Level = LogLevel.Error,
+        Message = "{Part} (process {ProcessId}) ended with code {ExitCode} while the local host ran; {Why}, so the local " +
+            "host stops. Start it again with 'dotnet run --project AgentFunctions.DevHost'.")]
+    private static partial void LogPartEnded(ILogger logger, string part, int processId, int exitCode, string why);
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using AgentFunctions.DevHost;
 using AgentFunctions.DevHost.Functions;
-using AgentFunctions.DevHost.Functions.Worker;
 using Microsoft.Extensions.Logging;
 
 // dotnet run --project AgentFunctions.DevHost [-- --port 7071]
@@ -78,18 +77,9 @@ await using (host)
     Console.WriteLine("Press Ctrl+C to stop.");
     Console.WriteLine();
 
-    try
+    // Until Ctrl+C or SIGTERM, or until the worker or Azurite dies: the host then says which, and stops.
+    if (!await host.WaitForShutdownAsync(stopping.Token))
     {
-        await Task.WhenAny(host.Functions.WorkerExited, Task.Delay(Timeout.Infinite, stopping.Token));
-    }
-    catch (OperationCanceledException)
-    {
-    }
-
-    // On Ctrl+C or SIGTERM the reaper may end the worker before the host stops it gracefully; that exit is expected.
-    if (host.Functions.WorkerExited.IsCompleted && !stopping.IsCancellationRequested && !WorkerProcessReaper.IsShuttingDown)
-    {
-        Console.Error.WriteLine($"The worker exited with code {await host.Functions.WorkerExited}; stopping.");
         return 1;
     }
 }

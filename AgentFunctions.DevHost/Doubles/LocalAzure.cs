@@ -213,6 +213,9 @@ internal sealed partial class LocalAzure : IAsyncDisposable
     /// that was in use so its old value stops working.
     /// </summary>
     /// <param name="retireOldKey">False leaves the previous key working, to observe the app between the steps.</param>
+    /// <param name="cancellationToken">
+    /// Cancels a rotation that has not regenerated the old key yet; that is logged, since the old key then still works.
+    /// </param>
     /// <exception cref="InvalidOperationException">The vault's secret matches neither account key.</exception>
     public async Task<KeyRotationSummary> RotateOpenAIKeyAsync(
         TimeSpan retireAfter = default, bool retireOldKey = true, CancellationToken cancellationToken = default)
@@ -234,14 +237,23 @@ internal sealed partial class LocalAzure : IAsyncDisposable
             var spare = inUse == KeyName.Key1 ? KeyName.Key2 : KeyName.Key1;
 
             var newKey = OpenAI.RegenerateKey(spare);
-            var published = await _operatorClient.Value.Client
-                .SetSecretAsync(OpenAIKeySecretName, newKey, cancellationToken).ConfigureAwait(false);
-            var version = published.Value.Properties.Version;
-            LogKeyPublished(_logger, spare, OpenAIKeySecretName, version);
-
-            if (retireAfter > TimeSpan.Zero)
+            string version;
+            try
             {
-                await Task.Delay(retireAfter, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                var published = await _operatorClient.Value.Client
+                    .SetSecretAsync(OpenAIKeySecretName, newKey, cancellationToken).ConfigureAwait(false);
+                version = published.Value.Properties.Version;
+                LogKeyPublished(_logger, spare, OpenAIKeySecretName, version);
+
+                if (retireAfter > TimeSpan.Zero)
+                {
+                    await Task.Delay(retireAfter, Options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                LogRotationCancelled(_logger, inUse);
+                throw;
             }
 
             if (retireOldKey)
@@ -320,4 +332,9 @@ internal sealed partial class LocalAzure : IAsyncDisposable
     [LoggerMessage(EventId = 9062, EventName = "OpenAIKeyRetired", Level = LogLevel.Information,
         Message = "Key rotation: regenerated the previously published {KeyName}; its old value no longer works")]
     private static partial void LogKeyRetired(ILogger logger, KeyName keyName);
+
+    [LoggerMessage(EventId = 9063, EventName = "OpenAIKeyRotationCancelled", Level = LogLevel.Warning,
+        Message = "Key rotation cancelled before {KeyName} was regenerated: its old value still works. Rotate again to " +
+            "retire it.")]
+    private static partial void LogRotationCancelled(ILogger logger, KeyName keyName);
 }

@@ -14,10 +14,16 @@ namespace AgentFunctions.DevHost.Functions;
 /// Builds the small ASP.NET Core apps the host runs inside whatever process starts it (the DevHost program, a test).
 /// They read no configuration from the environment or files, leave Ctrl+C and SIGTERM to the enclosing process, and pass
 /// only warnings and errors of their own framework logging (Kestrel, routing, gRPC) to the caller's logger factory: the
-/// host logs every request and invocation itself, and per-request framework lines would drown the worker's output.
+/// host logs every request and invocation itself, and per-request framework lines would drown the worker's output. A
+/// failed start is not logged either: StartAsync throws it to the caller, which says what to do (a port in use, say),
+/// and the framework's copy would put a stack trace in front of that message.
 /// </summary>
 internal static class EmbeddedWebApplication
 {
+    // The generic host's category and its event for a start that failed (the exception reaches StartAsync's caller).
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+    private const string HostedServiceStartupFaulted = "HostedServiceStartupFaulted";
+
     public static WebApplicationBuilder CreateBuilder(ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -48,7 +54,8 @@ internal static class EmbeddedWebApplication
 
     private sealed class WarningsOnlyLoggerFactory(ILoggerFactory inner) : ILoggerFactory
     {
-        public ILogger CreateLogger(string categoryName) => new WarningsOnlyLogger(inner.CreateLogger(categoryName));
+        public ILogger CreateLogger(string categoryName) => new WarningsOnlyLogger(inner.CreateLogger(categoryName),
+            ignoredEventName: categoryName == HostCategory ? HostedServiceStartupFaulted : null);
 
         public void AddProvider(ILoggerProvider provider) =>
             throw new NotSupportedException("Add logging providers to the logger factory given to the Functions host.");
@@ -59,7 +66,7 @@ internal static class EmbeddedWebApplication
         }
     }
 
-    private sealed class WarningsOnlyLogger(ILogger inner) : ILogger
+    private sealed class WarningsOnlyLogger(ILogger inner, string? ignoredEventName) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => inner.BeginScope(state);
@@ -69,7 +76,7 @@ internal static class EmbeddedWebApplication
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
             Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel))
+            if (IsEnabled(logLevel) && eventId.Name != ignoredEventName)
             {
                 inner.Log(logLevel, eventId, state, exception, formatter);
             }

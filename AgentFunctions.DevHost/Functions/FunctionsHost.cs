@@ -43,12 +43,14 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     private StorageConnections? _storageConnections;
     private TriggerListeners? _listeners;
     private string? _ownedStateDirectory;
+    private volatile bool _ready;
     private int _disposed;
 
     private FunctionsHost(FunctionsHostOptions options, string appDirectory, ILoggerFactory loggerFactory,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider, HttpFrontEnd? httpFrontEnd)
     {
         _options = options;
+        _httpFrontEnd = httpFrontEnd;
         _appDirectory = appDirectory;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<FunctionsHost>();
@@ -88,35 +90,49 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     internal TriggerListeners? Listeners => _listeners;
 
     /// <summary>
-    /// Validates the app's build output, starts the gRPC server and the worker, performs the handshake (init, metadata,
-    /// one load per function), then opens the HTTP front end. Fails with <see cref="FunctionsHostException"/> on any
-    /// step, after stopping whatever it had started.
+    /// Validates the app's build output, binds the HTTP port (a taken port fails here, before anything else starts),
+    /// starts the gRPC server and the worker, performs the handshake (init, metadata, one load per function), then serves
+    /// the functions. Fails with <see cref="FunctionsHostException"/> on any step, after stopping whatever it had started.
     /// </summary>
     public static Task<FunctionsHost> StartAsync(FunctionsHostOptions options, ILoggerFactory loggerFactory,
         CancellationToken cancellationToken = default) =>
-        StartAsync(options, loggerFactory, TimeProvider.System, cancellationToken);
+        StartAsync(options, loggerFactory, TimeProvider.System, httpFrontEnd: null, cancellationToken);
 
+    /// <param name="httpFrontEnd">
+    /// A front end the caller bound already (to fail fast on a taken port before starting anything of its own), or null
+    /// to bind <see cref="FunctionsHostOptions.HttpPort"/> here. A given one keeps the port and body limit it was bound
+    /// with. The host owns it from this call on, and disposes it even when the start fails.
+    /// </param>
     internal static async Task<FunctionsHost> StartAsync(FunctionsHostOptions options, ILoggerFactory loggerFactory,
-        TimeProvider timeProvider, CancellationToken cancellationToken)
+        TimeProvider timeProvider, HttpFrontEnd? httpFrontEnd, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(loggerFactory);
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        options.Validate();
-
-        var appDirectory = Path.GetFullPath(options.AppDirectory);
-        var workerConfig = WorkerConfig.Load(appDirectory);
-        var hostSettings = HostJsonSettings.Load(appDirectory);
-
-        var host = new FunctionsHost(options, appDirectory, loggerFactory, timeProvider);
+        FunctionsHost? host = null;
         try
         {
+            ArgumentNullException.ThrowIfNull(options);
+            ArgumentNullException.ThrowIfNull(loggerFactory);
+            ArgumentNullException.ThrowIfNull(timeProvider);
+            options.Validate();
+
+            var appDirectory = Path.GetFullPath(options.AppDirectory);
+            var workerConfig = WorkerConfig.Load(appDirectory);
+            var hostSettings = HostJsonSettings.Load(appDirectory);
+
+            host = new FunctionsHost(options, appDirectory, loggerFactory, timeProvider, httpFrontEnd);
             await host.StartCoreAsync(workerConfig, hostSettings, cancellationToken).ConfigureAwait(false);
             return host;
         }
         catch
         {
-            await host.DisposeAsync().ConfigureAwait(false);
+            if (host is not null)
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+            }
+            else if (httpFrontEnd is not null)
+            {
+                await httpFrontEnd.DisposeAsync().ConfigureAwait(false);
+            }
+
             throw;
         }
     }
@@ -184,9 +200,13 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     private async Task StartCoreAsync(WorkerConfig workerConfig, HostJsonSettings hostSettings,
         CancellationToken cancellationToken)
     {
+        // First, so that a port in use is reported at once rather than after the worker has loaded.
+        _httpFrontEnd ??= await HttpFrontEnd.ListenAsync(_options.HttpPort, _options.MaxRequestBodySize, _loggerFactory,
+            cancellationToken).ConfigureAwait(false);
         _grpcServer = await GrpcServer.StartAsync(_channel, _loggerFactory, cancellationToken).ConfigureAwait(false);
 
-        var (environment, removed) = WorkerEnvironment.Build(ReadEnvironment(), _appDirectory, _options.EnvironmentVariables);
+        var (environment, removed) = WorkerEnvironment.Build(_options.InheritedEnvironment ?? ReadEnvironment(),
+            _appDirectory, _options.EnvironmentVariables);
         if (removed.Count > 0)
         {
             var names = string.Join(", ", removed);
@@ -222,8 +242,7 @@ public sealed partial class FunctionsHost : IAsyncDisposable
 
         // A disabled HTTP function is not served, as on the platform: its route answers 404.
         var served = metadata.Where(function => !AppSettings.IsFunctionDisabled(function.Name)).ToList();
-        _httpFrontEnd = await HttpFrontEnd.StartAsync(served, _entryInvoker, _options.HttpPort,
-            _options.MaxRequestBodySize, _loggerFactory, cancellationToken, _options.MapHostEndpoints).ConfigureAwait(false);
+        _httpFrontEnd.Serve(served, _entryInvoker, _options.MapHostEndpoints);
 
         var context = new TriggerListenerContext(AppSettings, hostSettings.Queues, _entryInvoker, _storageConnections,
             wakeSignals, new ScheduleStatusStore(ResolveStateDirectory(), _loggerFactory.CreateLogger<ScheduleStatusStore>()),
@@ -236,6 +255,7 @@ public sealed partial class FunctionsHost : IAsyncDisposable
             LogFunctionListed(_logger, function.Name, function.TriggerType ?? "no trigger", endpoint);
         }
 
+        _ready = true;
         LogReady(_logger, metadata.Count, _httpFrontEnd.BaseAddress, _worker.Id);
     }
 
@@ -335,7 +355,7 @@ public sealed partial class FunctionsHost : IAsyncDisposable
     private async Task ObserveWorkerExitAsync(WorkerProcess worker)
     {
         var exitCode = await worker.Exited.ConfigureAwait(false);
-        if (Volatile.Read(ref _disposed) == 0 && _httpFrontEnd is not null && !WorkerProcessReaper.IsShuttingDown)
+        if (Volatile.Read(ref _disposed) == 0 && _ready && !WorkerProcessReaper.IsShuttingDown)
         {
             LogWorkerDied(_logger, worker.Id, exitCode);
         }

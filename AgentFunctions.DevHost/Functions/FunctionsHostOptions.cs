@@ -23,6 +23,12 @@ public sealed class FunctionsHostOptions
     /// </summary>
     public IDictionary<string, string> EnvironmentVariables { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The environment the worker inherits before it is cleaned; null, the default, is this process's. Lets a test stand
+    /// in for the developer's shell without changing the environment that every other test shares.
+    /// </summary>
+    internal IReadOnlyDictionary<string, string?>? InheritedEnvironment { get; init; }
+
     /// <summary>How long the worker may take from process start to opening its gRPC stream. Default 60 s.</summary>
     public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

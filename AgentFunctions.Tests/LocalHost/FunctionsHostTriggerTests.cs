@@ -39,6 +39,26 @@ public sealed class FunctionsHostTriggerTests : IDisposable
     }
 
     [Fact]
+    public async Task StartAsync_FunctionDisabledInTheShell_IsNotServedWhileAStorageConnectionStringStaysWithheld()
+    {
+        // The developer's shell: this process's environment plus what they exported before 'dotnet run'.
+        var shell = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(entry => (string)entry.Key, entry => entry.Value as string);
+        shell["AzureWebJobs__Health__Disabled"] = "true";
+        shell["AzureWebJobsStorage"] = "DefaultEndpointsProtocol=https;AccountName=elsewhere;AccountKey=a2V5";
+        var options = AppUnderTest.CreateHostOptions(inheritedEnvironment: shell);
+        await using var host = await FunctionsHost.StartAsync(options, _loggerFactory);
+        using var client = new HttpClient { BaseAddress = host.HttpBaseAddress };
+
+        using var response = await client.GetAsync(new Uri("api/health", UriKind.Relative));
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        host.AppSettings.Get("AzureWebJobsStorage").Should().BeNull("a connection string from the shell never reaches the app");
+        var withheld = _logs.Collector.GetSnapshot().Single(record => record.Id.Name == "WorkerEnvironmentCleaned").Message;
+        withheld.Should().Contain("AzureWebJobsStorage").And.NotContain("AzureWebJobs__Health__Disabled");
+    }
+
+    [Fact]
     public async Task StartAsync_WithSharedStorage_GivesTheWorkerIdentityBasedConnectionsOnly()
     {
         var options = AppUnderTest.CreateHostOptions();

@@ -6,6 +6,7 @@ using AgentFunctions.DevHost.Functions;
 using AgentFunctions.DevHost.Functions.Http;
 using AgentFunctions.DevHost.Functions.Protocol;
 using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AgentFunctions.Tests.LocalHost;
@@ -14,6 +15,7 @@ namespace AgentFunctions.Tests.LocalHost;
 public sealed class HttpFrontEndTests : IAsyncLifetime
 {
     private const long MaxBody = 1024;
+    private const string HostEndpointPath = "/_devhost/action";
 
     // One client for all tests, as HttpClient is meant to be used; each test's front end has its own port.
     private static readonly HttpClient Client = new();
@@ -35,8 +37,8 @@ public sealed class HttpFrontEndTests : IAsyncLifetime
             TestFunctions.Create("Anything",
                 """{"name":"req","type":"httpTrigger","direction":"In"}""", TestFunctions.HttpReturn),
         ];
-        _frontEnd = await HttpFrontEnd.StartAsync(functions, _invoker, port: 0, MaxBody, NullLoggerFactory.Instance,
-            CancellationToken.None);
+        _frontEnd = await HttpFrontEnd.ListenAsync(port: 0, MaxBody, NullLoggerFactory.Instance, CancellationToken.None);
+        _frontEnd.Serve(functions, _invoker, endpoints => endpoints.MapPost(HostEndpointPath, _ => Task.CompletedTask));
     }
 
     public async Task DisposeAsync() => await _frontEnd.DisposeAsync();
@@ -108,6 +110,39 @@ public sealed class HttpFrontEndTests : IAsyncLifetime
         response.Content.Headers.Allow.Should().BeEquivalentTo("GET", "POST");
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         _invoker.Calls.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Request_HostEndpointWithWrongMethod_Returns405ThatDoesNotCallItAFunction()
+    {
+        using var response = await Client.GetAsync(Url(HostEndpointPath.TrimStart('/')));
+
+        response.StatusCode.Should().Be(HttpStatusCode.MethodNotAllowed);
+        response.Content.Headers.Allow.Should().Equal("POST");
+        (await response.Content.ReadAsStringAsync()).Should().NotContainEquivalentOf("function")
+            .And.Contain("does not accept GET requests");
+    }
+
+    [Fact]
+    public async Task Request_HostEndpoint_IsServedBesideTheFunctions()
+    {
+        using var response = await Client.PostAsync(Url(HostEndpointPath.TrimStart('/')), content: null);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        _invoker.Calls.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Request_BeforeServe_Returns503ProblemWithRetryAfter()
+    {
+        await using var starting = await HttpFrontEnd.ListenAsync(port: 0, MaxBody, NullLoggerFactory.Instance,
+            CancellationToken.None);
+
+        using var response = await Client.GetAsync(new Uri(starting.BaseAddress, "api/health"));
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        response.Headers.RetryAfter!.Delta.Should().BePositive();
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
     }
 
     [Fact]
@@ -211,14 +246,13 @@ public sealed class HttpFrontEndTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task StartAsync_PortInUse_ThrowsNamingThePort()
+    public async Task ListenAsync_PortInUse_ThrowsNamingThePort()
     {
         using var occupant = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         occupant.Start();
         var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
 
-        var act = () => HttpFrontEnd.StartAsync([TestFunctions.Health()], _invoker, port, MaxBody, NullLoggerFactory.Instance,
-            CancellationToken.None);
+        var act = () => HttpFrontEnd.ListenAsync(port, MaxBody, NullLoggerFactory.Instance, CancellationToken.None);
 
         await act.Should().ThrowAsync<FunctionsHostException>().WithMessage($"*127.0.0.1:{port}*");
     }

@@ -40,6 +40,35 @@ public sealed class WorkerLaunchTests
     }
 
     [Fact]
+    public void EnvironmentBuild_InheritedFunctionDisabledSettings_ReachTheWorkerWhileOtherHostSettingsAreWithheld()
+    {
+        var inherited = new Dictionary<string, string?>
+        {
+            ["AzureWebJobs__Health__Disabled"] = "true",
+            ["AzureWebJobs.ProcessRunStep.Disabled"] = "1",
+            ["azurewebjobs__Scheduled_Run-2__disabled"] = "true",
+            ["AzureWebJobsStorage"] = "DefaultEndpointsProtocol=https;AccountKey=k",
+            ["AzureWebJobsStorage__queueServiceUri"] = "https://elsewhere.queue.core.windows.net",
+            ["AzureWebJobsSecretStorageType"] = "blob",
+            ["AzureWebJobs__Disabled"] = "true",
+            ["AzureWebJobs.Health.Disabled.Storage"] = "x",
+            ["AzureWebJobs__Health.Disabled"] = "true",
+        };
+
+        var (variables, removed) = WorkerEnvironment.Build(inherited, AppDirectory, []);
+
+        variables.Should().Contain(new Dictionary<string, string>
+        {
+            ["AzureWebJobs__Health__Disabled"] = "true",
+            ["AzureWebJobs.ProcessRunStep.Disabled"] = "1",
+            ["azurewebjobs__Scheduled_Run-2__disabled"] = "true",
+        });
+        removed.Should().BeEquivalentTo(
+            "AzureWebJobsStorage", "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsSecretStorageType",
+            "AzureWebJobs__Disabled", "AzureWebJobs.Health.Disabled.Storage", "AzureWebJobs__Health.Disabled");
+    }
+
+    [Fact]
     public void EnvironmentBuild_Always_SetsWhatTheFunctionsHostSets()
     {
         var (variables, _) = WorkerEnvironment.Build([], AppDirectory + "/", []);

@@ -41,6 +41,7 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _lastLines = new();
     private readonly TaskCompletionSource _allListening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _stopRequested;
     private int _disposed;
 
     private AzuriteProcess(Process process, DirectoryInfo workDirectory, bool usesHttps, ILogger logger)
@@ -72,7 +73,10 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
     /// <summary><c>http(s)://127.0.0.1:&lt;port&gt;/devstoreaccount1</c>.</summary>
     public Uri TableServiceUri => ServiceUri("Table");
 
-    /// <summary>Completes with the exit code once the process has exited.</summary>
+    /// <summary>
+    /// Completes with the exit code once the process has exited: because it was stopped (<see cref="Kill"/>, disposal, the
+    /// end of this process) or by itself, which is logged as an error.
+    /// </summary>
     public Task<int> Exited => _exited.Task;
 
     /// <summary>
@@ -133,9 +137,13 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         };
     }
 
-    /// <summary>Kills the process tree if it still runs. Safe from any thread, any number of times.</summary>
+    /// <summary>
+    /// Kills the process tree if it still runs; the exit that follows is expected, not reported as a crash. Safe from any
+    /// thread, any number of times.
+    /// </summary>
     public void Kill()
     {
+        Volatile.Write(ref _stopRequested, 1);
         if (_exited.Task.IsCompleted || Volatile.Read(ref _disposed) != 0 || ProcessId == 0)
         {
             return;
@@ -356,7 +364,13 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         await _process.WaitForExitAsync().ConfigureAwait(false);
         var exitCode = _process.ExitCode;
         WorkerProcessReaper.Untrack(this);
-        if (Volatile.Read(ref _disposed) == 0 && _allListening.Task.IsCompleted && !WorkerProcessReaper.IsShuttingDown)
+        // Killed by this host (a failed start, a stop, a signal to this process) is the end it was meant to have.
+        var stopped = Volatile.Read(ref _stopRequested) != 0 || WorkerProcessReaper.IsShuttingDown;
+        if (stopped || !_allListening.Task.IsCompleted)
+        {
+            LogStopped(_logger, ProcessId, exitCode);
+        }
+        else
         {
             LogExitedUnexpectedly(_logger, ProcessId, exitCode);
         }
@@ -396,8 +410,8 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
     private static partial void LogOutput(ILogger logger, int processId, string line);
 
     [LoggerMessage(EventId = 1602, EventName = "AzuriteExited", Level = LogLevel.Error,
-        Message = "Azurite (process {ProcessId}) exited unexpectedly with code {ExitCode}; queue triggers and outputs " +
-            "stop working. Restart the local host.")]
+        Message = "Azurite (process {ProcessId}) exited unexpectedly with code {ExitCode}; the queues, blobs and tables " +
+            "it held in memory are gone.")]
     private static partial void LogExitedUnexpectedly(ILogger logger, int processId, int exitCode);
 
     [LoggerMessage(EventId = 1603, EventName = "AzuriteKilled", Level = LogLevel.Debug,
@@ -411,4 +425,8 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
     [LoggerMessage(EventId = 1605, EventName = "AzuriteExitWaitTimedOut", Level = LogLevel.Warning,
         Message = "Azurite (process {ProcessId}) was killed but had not exited after {Seconds} s")]
     private static partial void LogExitWaitTimedOut(ILogger logger, int processId, double seconds);
+
+    [LoggerMessage(EventId = 1606, EventName = "AzuriteStopped", Level = LogLevel.Debug,
+        Message = "Azurite (process {ProcessId}) stopped with code {ExitCode}")]
+    private static partial void LogStopped(ILogger logger, int processId, int exitCode);
 }

@@ -40,9 +40,10 @@ internal static class ProblemResponse
         {
             StatusCodes.Status404NotFound =>
                 WriteAsync(context, StatusCodes.Status404NotFound, "Not Found", "No function is served at this path."),
+            // Said of the path, not of a function: the local host's own endpoints (say /_devhost/rotate-key) get it too.
             StatusCodes.Status405MethodNotAllowed => WriteAsync(context, StatusCodes.Status405MethodNotAllowed,
                 "Method Not Allowed",
-                "The function at this path does not accept this HTTP method; the Allow header lists those it does."),
+                $"This path does not accept {context.Request.Method} requests; the Allow header lists the methods it does."),
             _ => Task.CompletedTask,
         };
     }

@@ -1,7 +1,9 @@
+using System.Text.RegularExpressions;
+
 namespace AgentFunctions.DevHost.Functions.Worker;
 
 /// <summary>Builds the worker's environment: the inherited one, cleaned, plus what the Functions host would set.</summary>
-internal static class WorkerEnvironment
+internal static partial class WorkerEnvironment
 {
     // Each of these can point the worker's Azure SDK clients at a real endpoint, switch them to a real identity, ship
     // telemetry off the machine or route traffic through a proxy. A local run must not pick any of that up by accident
@@ -15,7 +17,7 @@ internal static class WorkerEnvironment
         "APPLICATIONINSIGHTS_",
         "APPINSIGHTS_",
         "OTEL_EXPORTER_",
-        "AzureWebJobs", // storage connection strings; AzureWebJobsScriptRoot is set again below
+        "AzureWebJobs", // storage connection strings (but see FunctionDisabledSetting); AzureWebJobsScriptRoot is set below
         "ConnectionStrings__",
         "Functions__Worker__", // the host endpoint and worker id are the host's to give, on the command line
     ];
@@ -70,5 +72,12 @@ internal static class WorkerEnvironment
 
     internal static bool IsRemoved(string name) =>
         RemovedNames.Contains(name, StringComparer.OrdinalIgnoreCase)
-        || RemovedPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
+        || (RemovedPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            && !FunctionDisabledSetting().IsMatch(name));
+
+    // AzureWebJobs.<function>.Disabled, or AzureWebJobs__<function>__Disabled where a name cannot hold dots: it switches
+    // one function off, as the Functions host honours it, and points nothing anywhere. The name is a function name as
+    // the platform allows it (a letter, then letters, digits, '_' or '-'), so no storage setting fits the pattern.
+    [GeneratedRegex(@"^AzureWebJobs(\.|__)[A-Za-z][A-Za-z0-9_-]{0,127}\1Disabled$", RegexOptions.IgnoreCase)]
+    private static partial Regex FunctionDisabledSetting();
 }

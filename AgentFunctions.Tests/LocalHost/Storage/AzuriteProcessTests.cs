@@ -6,7 +6,8 @@ using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Storage.Queues;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace AgentFunctions.Tests.LocalHost.Storage;
 
@@ -49,9 +50,10 @@ public sealed class AzuriteProcessTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
-    public async Task DisposeAsync_Running_KillsTheProcess()
+    public async Task DisposeAsync_Running_KillsTheProcessWithoutReportingACrash()
     {
-        var own = await AzuriteProcess.StartAsync(new AzuriteOptions(), NullLogger.Instance);
+        var logger = new FakeLogger();
+        var own = await AzuriteProcess.StartAsync(new AzuriteOptions(), logger);
         using var process = Process.GetProcessById(own.ProcessId);
 
         await own.DisposeAsync();
@@ -59,6 +61,25 @@ public sealed class AzuriteProcessTests(AzuriteFixture azurite) : IClassFixture<
         process.WaitForExit(TimeSpan.FromSeconds(5)).Should().BeTrue();
         own.Exited.IsCompleted.Should().BeTrue();
         own.QueueServiceUri.Scheme.Should().Be("http", "without a certificate Azurite speaks plain HTTP");
+        var events = logger.Collector.GetSnapshot().Select(record => record.Id.Name).ToList();
+        events.Should().Contain("AzuriteStopped").And.NotContain("AzuriteExited", "the host stopped it; it did not crash");
+    }
+
+    [Fact]
+    public async Task Exited_KilledByAnotherProcess_IsReportedAsUnexpected()
+    {
+        var logger = new FakeLogger();
+        await using var own = await AzuriteProcess.StartAsync(new AzuriteOptions(), logger);
+
+        using (var process = Process.GetProcessById(own.ProcessId))
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        await own.Exited.WaitAsync(TimeSpan.FromSeconds(10));
+
+        logger.Collector.GetSnapshot().Should().ContainSingle(record => record.Id.Name == "AzuriteExited")
+            .Which.Level.Should().Be(LogLevel.Error);
     }
 
     [Fact]
