@@ -386,6 +386,61 @@ public sealed class RotatingSecretCacheTests : IDisposable
         cache.KnownValues.Should().Equal(ThirdKey, SecondKey, FirstKey);
     }
 
+    [Fact]
+    public async Task KnownValues_ManyRotationsWithinRetention_KeepsEveryReplacedValue()
+    {
+        var cache = CreateCache();
+        await cache.GetAsync();
+        var values = new List<string> { FirstKey };
+
+        // Rotations every 10 minutes for an hour: a model call sent with the first key could still be answering.
+        for (int i = 2; i <= 7; i++)
+        {
+            string value = $"fake-key-{i}-000000000000000000000000{i}";
+            values.Add(value);
+            _source.SetSecret(value, $"version{i}");
+            _time.Advance(TimeSpan.FromMinutes(10));
+            await cache.GetAsync();
+        }
+
+        cache.KnownValues.Should().Equal(Enumerable.Reverse(values));
+    }
+
+    [Fact]
+    public async Task KnownValues_ReplacedLongerAgoThanRetention_KeepsOnlyTheTwoNewestOfThose()
+    {
+        const string ThirdKey = "fake-key-three-00000000000000000003";
+        const string FourthKey = "fake-key-four-000000000000000000004";
+        var cache = CreateCache();
+        await cache.GetAsync();
+
+        foreach (var (value, version) in new[] { (SecondKey, "version2"), (ThirdKey, "version3"), (FourthKey, "version4") })
+        {
+            _source.SetSecret(value, version);
+            _time.Advance(RotatingSecretCache.RetiredValueRetention + TimeSpan.FromMinutes(1));
+            await cache.GetAsync();
+        }
+
+        cache.KnownValues.Should().Equal(FourthKey, ThirdKey, SecondKey);
+    }
+
+    [Fact]
+    public async Task KnownValues_FloodOfRotations_KeepsAtMostTheCap()
+    {
+        var cache = CreateCache();
+        await cache.GetAsync();
+
+        for (int i = 2; i <= RotatingSecretCache.MaxRetiredValues + 10; i++)
+        {
+            _source.SetSecret($"fake-key-{i}-0000000000000000000000000", $"version{i}");
+            _time.Advance(TimeSpan.FromMinutes(5));
+            await cache.GetAsync();
+        }
+
+        cache.KnownValues.Should().HaveCount(RotatingSecretCache.MaxRetiredValues + 1)
+            .And.StartWith($"fake-key-{RotatingSecretCache.MaxRetiredValues + 10}-0000000000000000000000000");
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

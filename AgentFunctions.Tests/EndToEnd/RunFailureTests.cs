@@ -33,6 +33,9 @@ public sealed class RunFailureTests
             var message = (await poison.PeekMessagesAsync(32)).Value.Single(m => m.Body.ToString().Contains(runId, StringComparison.Ordinal));
             message.Body.ToString().Should().Be($$"""{"runId":"{{runId}}","step":1}""");
             fixture.Host.Azure.OpenAI.Requests.Count(r => r.StatusCode == 400).Should().Be(5, "one model call per delivery");
+            fixture.Captured.Should().Contain(text => text.Contains("RunStepFailedException", StringComparison.Ordinal))
+                .And.NotContain(text => text.Contains("The server had an error while processing your request.", StringComparison.Ordinal),
+                    "the worker logs a failed invocation's exception in full, so the service's own text must not be in it");
         }
         finally
         {

@@ -180,7 +180,7 @@ public sealed class RunStepProcessorTests
         string runId = await StartRunAsync();
         _model.Failure = new ModelCallException("Azure OpenAI answered 500.", 500, null);
         await FluentActions.Awaiting(() => _processor.ProcessAsync(Message(runId, 1), MaxDequeueCount, MaxDequeueCount, default))
-            .Should().ThrowAsync<ModelCallException>();
+            .Should().ThrowAsync<RunStepFailedException>();
         var failed = _store.Get(runId);
 
         // An operator sends the message back from the poison queue after the run was marked failed.
@@ -200,7 +200,7 @@ public sealed class RunStepProcessorTests
         string runId = await StartRunAsync();
         _model.Failure = new ModelCallException("Azure OpenAI at https://fake-account.openai.test answered 503.", 503, null);
         await FluentActions.Awaiting(() => _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default))
-            .Should().ThrowAsync<ModelCallException>();
+            .Should().ThrowAsync<RunStepFailedException>();
         var whileRetried = StatusOf(_store.Get(runId));
         _model.Failure = null;
         _model.Script.Enqueue(Answer("Done."));
@@ -270,10 +270,28 @@ public sealed class RunStepProcessorTests
 
         var act = () => _processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
 
-        await act.Should().ThrowAsync<ModelCallException>();
+        var thrown = (await act.Should().ThrowAsync<RunStepFailedException>()).Which;
+        thrown.Message.Should().Be($"Run {runId} step 1 failed on delivery 1: ModelCallException: Azure OpenAI answered 500.");
+        thrown.InnerException.Should().BeNull("the worker logs an invocation's exception with its inner ones, unfiltered");
         var run = _store.Get(runId);
         run.Status.Should().Be(RunStatus.Queued);
         run.LastError.Should().Be("Azure OpenAI failed or could not be reached.");
+    }
+
+    [Fact]
+    public async Task ProcessAsync_FailureTextHoldsKey_ThrowsToTheHostWithTheKeyRemovedAndNoInnerException()
+    {
+        using var keys = await RotatedKeyCache.CreateAsync();
+        var processor = CreateProcessor(keys.CreateRedactor());
+        string runId = await StartRunAsync();
+        _model.Failure = new ModelCallException($"Azure OpenAI answered 400: bad key {RotatedKeyCache.CurrentKey}.", 400, null,
+            new InvalidOperationException($"inner service text {RotatedKeyCache.RetiredKey}"));
+
+        var act = () => processor.ProcessAsync(Message(runId, 1), 1, MaxDequeueCount, default);
+
+        var thrown = (await act.Should().ThrowAsync<RunStepFailedException>()).Which;
+        thrown.ToString().Should().Contain("Azure OpenAI answered 400: bad key [redacted].")
+            .And.NotContain(RotatedKeyCache.CurrentKey).And.NotContain(RotatedKeyCache.RetiredKey).And.NotContain("inner service text");
     }
 
     [Fact]
@@ -284,7 +302,7 @@ public sealed class RunStepProcessorTests
 
         var act = () => _processor.ProcessAsync(Message(runId, 1), MaxDequeueCount, MaxDequeueCount, default);
 
-        await act.Should().ThrowAsync<ModelCallException>();
+        await act.Should().ThrowAsync<RunStepFailedException>();
         var run = _store.Get(runId);
         run.Status.Should().Be(RunStatus.Failed);
         run.FailureReason.Should().Contain("failed 5 times").And.Contain("poison queue").And.Contain("Azure OpenAI failed or could not be reached.")

@@ -72,13 +72,24 @@ public sealed class RotatingSecretCache
     /// <summary>The secret this cache holds, for logs and operator messages.</summary>
     public string Description => _source.Description;
 
-    /// <summary>How many replaced values are remembered for the output filter besides the current one.</summary>
+    /// <summary>How many replaced values the output filter always keeps besides the current one, however old.</summary>
     public const int RememberedRetiredValues = 2;
 
     /// <summary>
-    /// The values that must never leave the app: the current one first, then up to <see cref="RememberedRetiredValues"/>
-    /// distinct values it replaced, newest first. A run that spans two rotations may still hold the oldest in its
-    /// conversation, so one previous value is not enough.
+    /// How long a replaced value is kept for the output filter beyond the <see cref="RememberedRetiredValues"/> newest:
+    /// longer than any one model call can take (at most 10 minutes a try, four tries, twice for a 401 retry), so that an
+    /// answer to a call sent with a key that has since been rotated out several times is still filtered for that key.
+    /// </summary>
+    public static readonly TimeSpan RetiredValueRetention = TimeSpan.FromHours(2);
+
+    /// <summary>The most replaced values kept at all, so that a flood of rotations cannot grow the filter without end.</summary>
+    public const int MaxRetiredValues = 16;
+
+    /// <summary>
+    /// The values that must never leave the app: the current one first, then the distinct values it replaced, newest
+    /// first: always the <see cref="RememberedRetiredValues"/> newest, and any other replaced within
+    /// <see cref="RetiredValueRetention"/>, up to <see cref="MaxRetiredValues"/>. A run that spans two rotations may still
+    /// hold the oldest in its conversation, and a slow model call may answer after several.
     /// </summary>
     public IReadOnlyList<string> KnownValues => _entry is { } entry ? entry.KnownValues : [];
 
@@ -271,7 +282,7 @@ public sealed class RotatingSecretCache
             snapshot,
             refreshAt: expiresAt - _refreshAheadTicks,
             expiresAt: expiresAt,
-            knownValues: RememberAlongside(snapshot.Value, previous?.KnownValues ?? []));
+            known: RememberAlongside(snapshot.Value, previous, now));
 
         lock (_gate)
         {
@@ -366,10 +377,35 @@ public sealed class RotatingSecretCache
 
     private TimeSpan TicksToTimeSpan(long ticks) => TimeSpan.FromSeconds((double)ticks / _time.TimestampFrequency);
 
-    private static string[] RememberAlongside(string current, IReadOnlyList<string> known) =>
-        [current, .. known.Where(value => value != current).Take(RememberedRetiredValues)];
+    private (string Value, long RetiredAt)[] RememberAlongside(string current, Entry? previous, long now)
+    {
+        var known = new List<(string Value, long RetiredAt)> { (current, 0) };
+        if (previous is null)
+        {
+            return [.. known];
+        }
 
-    private sealed class Entry(SecretSnapshot snapshot, long refreshAt, long expiresAt, string[] knownValues)
+        long retention = ToTicks(RetiredValueRetention);
+        for (int i = 0; i < previous.Known.Length && known.Count <= MaxRetiredValues; i++)
+        {
+            var (value, retiredAt) = previous.Known[i];
+            if (value == current)
+            {
+                continue;
+            }
+
+            // The value that was current until now retires now; the others keep the time they were replaced.
+            retiredAt = i == 0 ? now : retiredAt;
+            if (known.Count <= RememberedRetiredValues || now - retiredAt <= retention)
+            {
+                known.Add((value, retiredAt));
+            }
+        }
+
+        return [.. known];
+    }
+
+    private sealed class Entry(SecretSnapshot snapshot, long refreshAt, long expiresAt, (string Value, long RetiredAt)[] known)
     {
         public SecretSnapshot Snapshot { get; } = snapshot;
 
@@ -377,8 +413,10 @@ public sealed class RotatingSecretCache
 
         public long ExpiresAt { get; } = expiresAt;
 
-        // The current value first, then the values it replaced, newest first, each once.
-        public string[] KnownValues { get; } = knownValues;
+        // The current value first, then the values it replaced, newest first, each once, with when each was replaced.
+        public (string Value, long RetiredAt)[] Known { get; } = known;
+
+        public string[] KnownValues { get; } = [.. known.Select(pair => pair.Value)];
 
         // 1 once a read ahead of expiry has been started for this entry; reset to 0 when that read fails.
         public int ReadAheadStarted;

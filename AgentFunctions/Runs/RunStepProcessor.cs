@@ -92,12 +92,13 @@ public sealed partial class RunStepProcessor(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             string error = DescribeForCaller(exception);
+            string detail = DescribeForOperator(exception);
             bool lastAttempt = dequeueCount >= maxDequeueCount;
-            LogStepFailed(logger, run.RunId, message.Step, dequeueCount, maxDequeueCount, DescribeForOperator(exception));
-            // Rethrown either way, so the queue retries it or, after the last attempt, moves it to the poison queue; the
+            LogStepFailed(logger, run.RunId, message.Step, dequeueCount, maxDequeueCount, detail);
+            // Thrown either way, so the queue retries it or, after the last attempt, moves it to the poison queue; the
             // run records why, and on the last attempt that it failed.
             await RecordFailureAsync(stored, error, lastAttempt, message.Step, dequeueCount, cancellationToken).ConfigureAwait(false);
-            throw;
+            throw new RunStepFailedException($"Run {run.RunId} step {message.Step} failed on delivery {dequeueCount}: {detail}");
         }
 
         var next = Advance(run, agent, message.Step, outcome);
@@ -152,7 +153,7 @@ public sealed partial class RunStepProcessor(
         Content = message.Content is null ? null : redactor.Redact(message.Content),
         ToolCalls = message.ToolCalls?
             .Select(call => new ToolCallRecord(
-                redactor.RedactIdentifier(call.Id), redactor.RedactIdentifier(call.Name), redactor.Redact(call.Arguments)))
+                redactor.RedactIdentifier(call.Id), redactor.RedactIdentifier(call.Name), redactor.RedactJson(call.Arguments)))
             .ToList(),
         ToolCallId = message.ToolCallId is null ? null : redactor.RedactIdentifier(message.ToolCallId),
     };

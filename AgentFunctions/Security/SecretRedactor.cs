@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AgentFunctions.Credentials;
 
 namespace AgentFunctions.Security;
@@ -24,6 +25,30 @@ public sealed class SecretRedactor(RotatingSecretCache? keyCache)
     /// a tool call whose function name is not letters, digits, '_' and '-', so the replacement keeps to those.
     /// </summary>
     public string RedactIdentifier(string text) => Redact(text, IdentifierReplacement);
+
+    /// <summary>
+    /// Filters JSON text, such as a tool call's arguments. JSON may spell any character as a <c>\u</c> escape, so a key
+    /// can hide from a plain text match and come back whole when the JSON is read; valid JSON is therefore rewritten with
+    /// its strings unescaped (the same document) before the match. Text that is not JSON is filtered as it is.
+    /// </summary>
+    public string RedactJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (keyCache is null || !json.Contains('\\', StringComparison.Ordinal))
+        {
+            return Redact(json);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return Redact(JsonSerializer.Serialize(document.RootElement));
+        }
+        catch (JsonException)
+        {
+            return Redact(json);
+        }
+    }
 
     private string Redact(string text, string replacement)
     {
