@@ -1,3 +1,4 @@
+using System.Text;
 using AgentFunctions.Agents.Tools;
 using AgentFunctions.Model;
 using Microsoft.Extensions.Logging;
@@ -6,10 +7,28 @@ using OpenAI.Chat;
 namespace AgentFunctions.Agents;
 
 /// <summary>The outcome of one agent run: its answer, how many model calls it took and the tokens they used.</summary>
-public sealed record AgentRunResult(string Agent, string Output, int Steps, int PromptTokens, int CompletionTokens);
+/// <remarks>The output is the model's text before the key filter, so the printed form of the record leaves it out.</remarks>
+public sealed record AgentRunResult(string Agent, string Output, int Steps, int PromptTokens, int CompletionTokens)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("Agent = ").Append(Agent).Append(", Output = (").Append(Output.Length).Append(" characters), Steps = ")
+            .Append(Steps).Append(", PromptTokens = ").Append(PromptTokens).Append(", CompletionTokens = ").Append(CompletionTokens);
+        return true;
+    }
+}
 
 /// <summary>What one step produced: the answer, or the messages (tool calls and their results) to carry into the next step.</summary>
-public sealed record AgentStepOutcome(string? Answer, IReadOnlyList<ConversationMessage> NewMessages, int PromptTokens, int CompletionTokens);
+/// <remarks>The answer and messages are the model's text before the key filter, so the printed form leaves them out.</remarks>
+public sealed record AgentStepOutcome(string? Answer, IReadOnlyList<ConversationMessage> NewMessages, int PromptTokens, int CompletionTokens)
+{
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("Answered = ").Append(Answer is not null).Append(", NewMessages = ").Append(NewMessages.Count)
+            .Append(", PromptTokens = ").Append(PromptTokens).Append(", CompletionTokens = ").Append(CompletionTokens);
+        return true;
+    }
+}
 
 /// <summary>The model kept calling tools and did not answer within the agent's step limit.</summary>
 public sealed class AgentStepLimitException(string agent, int maxSteps)
