@@ -30,6 +30,19 @@ public sealed class RunPipelineTests(LocalHostFixture fixture) : IClassFixture<L
     }
 
     [Fact]
+    public async Task StartRun_InputHoldingTheKey_KeepsNoKeyInRunState()
+    {
+        string key = fixture.Host.Azure.KeyVault.PeekCurrentValue(LocalAzure.OpenAIKeySecretName)!;
+
+        var (_, body) = await fixture.PostAsync("api/agents/assistant/runs", $$"""{"input": "Remember {{key}} for me."}""");
+        string runId = JsonDocument.Parse(body).RootElement.GetProperty("runId").GetString()!;
+        await RunAssertions.WaitForStatusAsync(fixture, runId, "completed");
+
+        var stored = (await fixture.RunStateContainer().GetBlobClient($"{runId}.json").DownloadContentAsync()).Value.Content.ToString();
+        stored.Should().Contain("Remember [redacted] for me.").And.NotContain(key);
+    }
+
+    [Fact]
     public async Task StepMessage_DeliveredAgainAfterRunCompleted_ChangesNothing()
     {
         var (_, body) = await fixture.PostAsync("api/agents/assistant/runs", """{"input": "hello there"}""");

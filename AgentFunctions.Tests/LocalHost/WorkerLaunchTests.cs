@@ -53,6 +53,9 @@ public sealed class WorkerLaunchTests
             ["AzureWebJobs__Disabled"] = "true",
             ["AzureWebJobs.Health.Disabled.Storage"] = "x",
             ["AzureWebJobs__Health.Disabled"] = "true",
+            ["Identity__Source"] = "ManagedIdentity",
+            ["IDENTITY__MANAGEDIDENTITYCLIENTID"] = "00000000-0000-0000-0000-000000000001",
+            ["IDENTITY_ENDPOINT"] = "http://elsewhere/msi/token",
         };
 
         var (variables, removed) = WorkerEnvironment.Build(inherited, AppDirectory, []);
@@ -62,9 +65,11 @@ public sealed class WorkerLaunchTests
             ["AzureWebJobs__Health__Disabled"] = "true",
             ["AzureWebJobs.ProcessRunStep.Disabled"] = "1",
             ["azurewebjobs__Scheduled_Run-2__disabled"] = "true",
+            ["Identity__Source"] = "ManagedIdentity",
+            ["IDENTITY__MANAGEDIDENTITYCLIENTID"] = "00000000-0000-0000-0000-000000000001",
         });
         removed.Should().BeEquivalentTo(
-            "AzureWebJobsStorage", "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsSecretStorageType",
+            "IDENTITY_ENDPOINT", "AzureWebJobsStorage", "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsSecretStorageType",
             "AzureWebJobs__Disabled", "AzureWebJobs.Health.Disabled.Storage", "AzureWebJobs__Health.Disabled");
     }
 

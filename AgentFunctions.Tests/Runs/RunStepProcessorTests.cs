@@ -158,6 +158,36 @@ public sealed class RunStepProcessorTests
     }
 
     [Fact]
+    public async Task ProcessAsync_MessageNamingTheKeyAsRunId_IsSetAsideWithTheKeyRemovedFromReasonTextAndLog()
+    {
+        using var keys = await RotatedKeyCache.CreateAsync();
+        var processor = CreateProcessor(keys.CreateRedactor());
+        string message = Message(RotatedKeyCache.CurrentKey, 1);
+
+        var result = await processor.ProcessAsync(message, 1, MaxDequeueCount, default);
+
+        result.RejectedMessage.Should().NotContain(RotatedKeyCache.CurrentKey);
+        using var rejected = JsonDocument.Parse(result.RejectedMessage!);
+        rejected.RootElement.GetProperty("reason").GetString().Should().Be("No run '[redacted]' exists.");
+        rejected.RootElement.GetProperty("message").GetString().Should().Be(Message("[redacted]", 1));
+        _logs.GetSnapshot().Should().ContainSingle(r => r.Id.Name == "StepMessageRejected")
+            .Which.Message.Should().NotContain(RotatedKeyCache.CurrentKey);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_StepRightAfterCompletedRun_IsSetAsideWithReason()
+    {
+        string runId = await StartRunAsync(run => run with { Status = RunStatus.Completed, CompletedSteps = 2, Output = "It is 42." });
+
+        var result = await _processor.ProcessAsync(Message(runId, 3), 1, MaxDequeueCount, default);
+
+        using var rejected = JsonDocument.Parse(result.RejectedMessage!);
+        rejected.RootElement.GetProperty("reason").GetString().Should()
+            .Be($"Step 3 of run '{runId}' cannot run: the run has completed 2 steps and is Completed.");
+        _model.Calls.Should().Be(0);
+    }
+
+    [Fact]
     public async Task ProcessAsync_StepBeyondCompletedRun_IsSetAsideWithReasonNotTakenForRedelivery()
     {
         string runId = await StartRunAsync(run => run with { Status = RunStatus.Completed, CompletedSteps = 2, Output = "It is 42." });

@@ -33,7 +33,7 @@ public sealed partial class RunStepProcessor(
     {
         if (!TryParse(messageText, out var message, out string? problem))
         {
-            LogMessageRejected(logger, problem);
+            LogMessageRejected(logger, redactor.Redact(problem));
             return Reject(messageText, problem);
         }
 
@@ -41,7 +41,7 @@ public sealed partial class RunStepProcessor(
         if (stored is null)
         {
             string reason = $"No run '{message.RunId}' exists.";
-            LogMessageRejected(logger, reason);
+            LogMessageRejected(logger, redactor.Redact(reason));
             return Reject(messageText, reason);
         }
 
@@ -60,13 +60,13 @@ public sealed partial class RunStepProcessor(
             return RunStepResult.Nothing;
         }
 
-        // Finished or not, the app never sends a step beyond the one after the last completed step, so such a message
-        // belongs to no step of this run.
-        if (message.Step != run.CompletedSteps + 1)
+        // Finished or not, the app never sends a step beyond the one after the last completed step, nor any step after
+        // a run completed (it completes by committing its last step), so such a message belongs to no step of this run.
+        if (message.Step != run.CompletedSteps + 1 || run.Status == RunStatus.Completed)
         {
             string reason = $"Step {message.Step} of run '{run.RunId}' cannot run: the run has completed "
                 + $"{run.CompletedSteps} steps and is {run.Status}.";
-            LogMessageRejected(logger, reason);
+            LogMessageRejected(logger, redactor.Redact(reason));
             return Reject(messageText, reason);
         }
 
@@ -201,9 +201,12 @@ public sealed partial class RunStepProcessor(
         return text.Length <= MaxReasonLength ? text : string.Concat(text.AsSpan(0, MaxReasonLength), "…");
     }
 
+    // Whoever can write to the queue chose the message text, and the reason may quote it; both pass the key filter before
+    // they are kept.
     private RunStepResult Reject(string messageText, string reason) =>
         new(null, JsonSerializer.Serialize(
-            new RejectedStepMessage(reason, messageText, time.GetUtcNow()), RejectedJsonContext.Default.RejectedStepMessage));
+            new RejectedStepMessage(redactor.Redact(reason), redactor.Redact(messageText), time.GetUtcNow()),
+            RejectedJsonContext.Default.RejectedStepMessage));
 
     private static bool TryParse(string text, out RunStepMessage message, out string problem)
     {

@@ -130,6 +130,14 @@ internal sealed partial class TimerListener : IAsyncDisposable
             if (_store is not null)
             {
                 _status = await _store.ReadAsync(_function.Name, stopping).ConfigureAwait(false);
+                if (_status is not null && ScheduleChangedSince(_status))
+                {
+                    // As the platform's schedule monitor does: a stored next occurrence that the schedule could not have
+                    // produced means the schedule was edited, so the old one is neither kept nor counted as missed.
+                    LogScheduleChanged(_logger, _function.Name, _binding.Schedule.Expression);
+                    _status = null;
+                }
+
                 isPastDue = _status is not null && now > _status.Next;
                 if (_status is null)
                 {
@@ -181,6 +189,12 @@ internal sealed partial class TimerListener : IAsyncDisposable
     /// </summary>
     private DateTimeOffset NextAfter(DateTimeOffset now) =>
         _status is { } status && status.Next > now ? status.Next : _binding.Schedule.GetNextOccurrence(now, _timeZone);
+
+    private bool ScheduleChangedSince(ScheduleStatus status)
+    {
+        var from = status.Last == DateTimeOffset.MinValue ? status.LastUpdated : status.Last;
+        return _binding.Schedule.GetNextOccurrence(from, _timeZone) != status.Next;
+    }
 
     /// <param name="scheduledFor">The occurrence this firing stands for; null for the RunOnStartup run.</param>
     private async Task FireAsync(bool isPastDue, DateTimeOffset? scheduledFor)
@@ -238,6 +252,10 @@ internal sealed partial class TimerListener : IAsyncDisposable
     [LoggerMessage(EventId = 1544, EventName = "TimerInvokeFailed", Level = LogLevel.Error,
         Message = "Timer function {FunctionName} could not be invoked: {Reason}")]
     private static partial void LogInvokeFailed(ILogger logger, string functionName, string reason);
+
+    [LoggerMessage(EventId = 1547, EventName = "TimerScheduleChanged", Level = LogLevel.Information,
+        Message = "Timer function {Function}'s schedule changed to '{Schedule}' since its status was stored; the next occurrence is taken from the new schedule.")]
+    private static partial void LogScheduleChanged(ILogger logger, string function, string schedule);
 
     [LoggerMessage(EventId = 1546, EventName = "TimerListenerFailed", Level = LogLevel.Error,
         Message = "Timer function {FunctionName} stopped firing: its schedule status could not be kept ({Reason})")]

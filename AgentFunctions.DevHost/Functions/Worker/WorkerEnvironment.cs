@@ -73,7 +73,13 @@ internal static partial class WorkerEnvironment
     internal static bool IsRemoved(string name) =>
         RemovedNames.Contains(name, StringComparer.OrdinalIgnoreCase)
         || (RemovedPrefixes.Any(prefix => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            && !FunctionDisabledSetting().IsMatch(name));
+            && !FunctionDisabledSetting().IsMatch(name)
+            && !IsAppIdentitySetting(name));
+
+    // The app's own Identity section (Identity__Source, Identity__ManagedIdentityClientId) starts like the platform's
+    // IDENTITY_ENDPOINT and IDENTITY_HEADER, but those have one underscore and a section has two; it chooses among
+    // identities the local doubles serve and points nothing anywhere else.
+    private static bool IsAppIdentitySetting(string name) => name.StartsWith("Identity__", StringComparison.OrdinalIgnoreCase);
 
     // AzureWebJobs.<function>.Disabled, or AzureWebJobs__<function>__Disabled where a name cannot hold dots: it switches
     // one function off, as the Functions host honours it, and points nothing anywhere. The name is a function name as

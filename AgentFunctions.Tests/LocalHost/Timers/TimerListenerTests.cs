@@ -66,6 +66,32 @@ public sealed class TimerListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_StoredStatusFromAnotherSchedule_TakesTheNewScheduleAndIsNotPastDue()
+    {
+        // Written under a daily 06:00 schedule; the schedule is now every 5 minutes.
+        var daily = new ScheduleStatus(Noon.AddDays(-1).AddHours(-6), Noon.AddHours(18), Noon.AddDays(-1).AddHours(-6));
+        await _store.WriteAsync("Tick", daily, CancellationToken.None);
+
+        await using var listener = Start("0 */5 * * * *");
+
+        await WaitingForAsync(listener, Noon.AddMinutes(5));
+        (await _invoker.NoneWithinAsync(TimeSpan.FromMilliseconds(300))).Should().BeTrue("a changed schedule is not a missed firing");
+        (await _store.ReadAsync("Tick", CancellationToken.None))!.Next.Should().Be(Noon.AddMinutes(5));
+    }
+
+    [Fact]
+    public async Task Start_StoredNextIsAheadUnderTheSameSchedule_KeepsIt()
+    {
+        // Hourly at :30, last fired 11:30, host restarted at noon: the stored 12:30 stands.
+        var hourly = new ScheduleStatus(Noon.AddMinutes(-30), Noon.AddMinutes(30), Noon.AddMinutes(-30));
+        await _store.WriteAsync("Tick", hourly, CancellationToken.None);
+
+        await using var listener = Start("0 30 * * * *");
+
+        await WaitingForAsync(listener, Noon.AddMinutes(30));
+    }
+
+    [Fact]
     public async Task Fire_Scheduled_PersistsStatusInTheHostsShape()
     {
         await using var listener = Start("0 */5 * * * *");

@@ -4,6 +4,7 @@ using AgentFunctions.Agents;
 using AgentFunctions.Configuration;
 using AgentFunctions.Functions.Http;
 using AgentFunctions.Runs;
+using AgentFunctions.Security;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Http;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,8 @@ public sealed class StartRunOutput
 /// <c>POST /api/agents/{agent}/runs</c> with <c>{"input": "..."}</c>: stores a queued run and enqueues its first step,
 /// answering 202 with the run id and where to ask for its status.
 /// </summary>
-public sealed class StartRunFunction(AgentCatalog catalog, IRunStore store, TimeProvider time, IOptions<AgentsOptions> options)
+public sealed class StartRunFunction(
+    AgentCatalog catalog, IRunStore store, TimeProvider time, IOptions<AgentsOptions> options, SecretRedactor redactor)
 {
     [Function("StartRun")]
     public async Task<StartRunOutput> RunAsync(
@@ -49,7 +51,8 @@ public sealed class StartRunFunction(AgentCatalog catalog, IRunStore store, Time
             return new StartRunOutput { Response = await problem.WriteAsync(request).ConfigureAwait(false) };
         }
 
-        var run = AgentRun.Create(Guid.NewGuid().ToString("N"), definition, parsed.Input!, "http", time.GetUtcNow());
+        // The input is kept in run state, which must hold no key even if a caller pasted one.
+        var run = AgentRun.Create(Guid.NewGuid().ToString("N"), definition, redactor.Redact(parsed.Input!), "http", time.GetUtcNow());
         try
         {
             await store.TryCreateAsync(run, cancellationToken).ConfigureAwait(false);
