@@ -21,7 +21,8 @@ public sealed class ModelTextPrintingTests
         call.ToString().Should().Be("ToolCallRecord { Arguments = (53 characters) }");
         message.ToString().Should().Be("ConversationMessage { Role = assistant, Content = (47 characters), ToolCalls = 1 }");
         outcome.ToString().Should().Be("AgentStepOutcome { Answered = True, NewMessages = 1, PromptTokens = 10, CompletionTokens = 3 }");
-        result.ToString().Should().Be("AgentRunResult { Agent = assistant, Output = (44 characters), Steps = 2, PromptTokens = 10, CompletionTokens = 3 }");
+        result.ToString().Should().Be(
+            "AgentRunResult { Agent = assistant, Output = (44 characters), Steps = 2, PromptTokens = 10, CompletionTokens = 3 }");
         new object[] { call, message, outcome, result }.Should().AllSatisfy(record => record.ToString().Should().NotContain(Key));
     }
 }

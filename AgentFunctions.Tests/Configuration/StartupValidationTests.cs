@@ -140,7 +140,8 @@ public sealed class StartupValidationTests
         var act = () => StartHostedServicesAsync(settings);
 
         (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should()
-            .Be("ScheduledRun:Agent (app setting ScheduledRun__Agent) names an agent that is not in the catalog; the catalog has assistant, timekeeper.");
+            .Be("ScheduledRun:Agent (app setting ScheduledRun__Agent) names an agent that is not in the catalog; "
+                + "the catalog has assistant, timekeeper.");
     }
 
     [Theory]

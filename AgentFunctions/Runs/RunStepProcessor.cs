@@ -261,7 +261,8 @@ public sealed partial class RunStepProcessor(
     private static partial void LogRunFailed(ILogger logger, string runId, string reason);
 
     [LoggerMessage(EventId = 1507, EventName = "StepDuplicateResent", Level = LogLevel.Information,
-        Message = "Run {RunId} step {Step} was delivered again after it committed; its result stands and the next step's message is sent again in case the first send was lost.")]
+        Message = "Run {RunId} step {Step} was delivered again after it committed; its result stands and the next " +
+            "step's message is sent again in case the first send was lost.")]
     private static partial void LogDuplicateResent(ILogger logger, string runId, int step);
 
     [LoggerMessage(EventId = 1506, EventName = "StepAfterRunFinished", Level = LogLevel.Information,

@@ -254,7 +254,8 @@ internal sealed partial class TimerListener : IAsyncDisposable
     private static partial void LogInvokeFailed(ILogger logger, string functionName, string reason);
 
     [LoggerMessage(EventId = 1547, EventName = "TimerScheduleChanged", Level = LogLevel.Information,
-        Message = "Timer function {Function}'s schedule changed to '{Schedule}' since its status was stored; the next occurrence is taken from the new schedule.")]
+        Message = "Timer function {Function}'s schedule changed to '{Schedule}' since its status was stored; the next " +
+            "occurrence is taken from the new schedule.")]
     private static partial void LogScheduleChanged(ILogger logger, string function, string schedule);
 
     [LoggerMessage(EventId = 1546, EventName = "TimerListenerFailed", Level = LogLevel.Error,
